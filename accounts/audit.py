@@ -1,0 +1,62 @@
+"""Audit log: one structured line per sign-in event, number masked, never a code or a token."""
+
+import logging
+
+from django.dispatch import receiver
+
+from accounts import signals
+from accounts.phone import mask_phone
+from tokens import signals as token_signals
+
+logger = logging.getLogger("cheershare.audit")
+
+
+def _log(event: str, level: int = logging.INFO, phone: str | None = None, **fields) -> None:
+    if phone is not None:
+        fields["phone"] = mask_phone(phone)
+    logger.log(level, event, extra={"event": event, **fields})
+
+
+@receiver(signals.code_requested)
+def code_requested(sender, phone, test_number, **kwargs):
+    _log("code_requested", phone=phone, test_number=test_number)
+
+
+@receiver(signals.sms_sent)
+def sms_sent(sender, phone, **kwargs):
+    _log("sms_sent", phone=phone)
+
+
+@receiver(signals.sms_failed)
+def sms_failed(sender, phone, error_code, status, permanent, **kwargs):
+    _log("sms_failed", logging.ERROR, phone=phone, error_code=error_code, status=status, permanent=permanent)
+
+
+@receiver(signals.verification_failed)
+def verification_failed(sender, phone, attempts_left, **kwargs):
+    _log("verification_failed", logging.WARNING, phone=phone, attempts_left=attempts_left)
+
+
+@receiver(signals.locked_out)
+def locked_out(sender, phone, **kwargs):
+    _log("locked_out", logging.WARNING, phone=phone)
+
+
+@receiver(signals.send_limit_tripped)
+def send_limit_tripped(sender, limit, phone, **kwargs):
+    _log("send_limit_tripped", logging.WARNING, phone=phone, limit=limit)
+
+
+@receiver(signals.user_created)
+def user_created(sender, user, **kwargs):
+    _log("user_created", phone=user.phone_number, user_id=user.pk)
+
+
+@receiver(token_signals.token_issued)
+def token_issued(sender, token, **kwargs):
+    _log("token_issued", user_id=token.user_id, token_id=token.pk, scope=token.scope)
+
+
+@receiver(token_signals.tokens_revoked)
+def tokens_revoked(sender, hashes, **kwargs):
+    _log("token_revoked", count=len(hashes), hash_prefixes=",".join(h.hex()[:8] for h in hashes[:20]))

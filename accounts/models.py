@@ -1,0 +1,54 @@
+"""The person who signs in: identified by a phone number in E.164, named by themselves."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phone import normalize_phone, validate_e164
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, phone_number: str, name: str = "", password: str | None = None, **extra) -> "User":
+        user = self.model(phone_number=normalize_phone(phone_number), name=name, **extra)
+        user.set_password(password)  # None gives an unusable password: OTP users never log in with one
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone_number: str, name: str = "", password: str | None = None, **extra) -> "User":
+        return self.create_user(phone_number, name, password, is_staff=True, is_superuser=True, **extra)
+
+    def get_or_create_for_phone(self, *, phone_number: str, name: str) -> tuple["User", bool]:
+        """One user per number, ever: a concurrent creator loses on the unique index and reads the winner."""
+        try:
+            return self.get(phone_number=phone_number), False
+        except self.model.DoesNotExist:
+            pass
+        try:
+            with transaction.atomic():
+                return self.create_user(phone_number, name), True
+        except IntegrityError:
+            return self.get(phone_number=phone_number), False
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    phone_number = models.CharField(_("phone number"), max_length=20, unique=True, validators=[validate_e164])
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone_number"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        db_table = "users"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone_number})"

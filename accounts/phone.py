@@ -1,0 +1,38 @@
+"""Phone numbers: parse what a person typed (E.164 or national) and normalize it to E.164."""
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+MAX_INPUT_LENGTH = 32
+INVALID_MESSAGE = _("Enter a valid phone number, e.g. +919876543210.")
+
+
+def normalize_phone(raw: str) -> str:
+    """Return ``raw`` in E.164, reading national numbers in PHONE_DEFAULT_REGION; else ValidationError."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_INPUT_LENGTH:
+        raise ValidationError(INVALID_MESSAGE, code="invalid")
+    try:
+        number = phonenumbers.parse(raw.strip(), settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(INVALID_MESSAGE, code="invalid") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(INVALID_MESSAGE, code="invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(e164: str) -> str:
+    """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
+
+
+def mask_phone(e164: str) -> str:
+    """``+919876543210`` -> ``+91******3210``: enough to correlate, not enough to identify."""
+    return e164[:3] + "*" * max(len(e164) - 7, 0) + e164[-4:]
+
+
+def validate_e164(value: str) -> None:
+    """Model-field validator: the value must already be a valid number in E.164."""
+    if normalize_phone(value) != value:
+        raise ValidationError(_("Enter the number in E.164 form, e.g. +919876543210."), code="invalid")

@@ -1,0 +1,86 @@
+"""Request and response shapes of the sign-in and profile routes."""
+
+import unicodedata
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.phone import normalize_phone
+
+
+def reject_control_characters(value: str) -> None:
+    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
+        raise serializers.ValidationError(_("Control characters are not allowed."))
+
+
+class PhoneNumberField(serializers.CharField):
+    """Accepts E.164 or a national number (PHONE_DEFAULT_REGION); yields E.164."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class NameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=100, validators=[reject_control_characters], **kwargs)
+
+
+class CodeRequestInput(serializers.Serializer):
+    name = NameField()
+    phone_number = PhoneNumberField()
+
+
+class VerifyInput(serializers.Serializer):
+    phone_number = PhoneNumberField()
+    otp = serializers.RegexField(r"^[0-9]+$", max_length=12)
+    device_name = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+    def validate_otp(self, value: str) -> str:
+        if len(value) != settings.OTP_LENGTH:
+            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": settings.OTP_LENGTH})
+        return value
+
+    def validate_device_name(self, value: str) -> str:
+        return "".join(char for char in value if unicodedata.category(char) not in {"Cc", "Cs"}).strip()[:100]
+
+
+class UserOutput(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "name", "phone_number", "created_at"]
+
+
+class UserUpdateInput(serializers.Serializer):
+    name = NameField()
+
+
+class CodeSentOutput(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    resend_in = serializers.IntegerField()
+
+
+class SignedInOutput(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    created = serializers.BooleanField()
+    data = UserOutput()
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()
+
+
+class UserEnvelopeOutput(serializers.Serializer):
+    success = serializers.BooleanField()
+    data = UserOutput()

@@ -1,0 +1,11 @@
+"""Sign-in events other apps can hook; accounts.audit logs each as one structured line."""
+
+from django.dispatch import Signal
+
+code_requested = Signal()  # phone, test_number
+sms_sent = Signal()  # phone
+sms_failed = Signal()  # phone, error_code, permanent
+verification_failed = Signal()  # phone, attempts_left
+locked_out = Signal()  # phone
+send_limit_tripped = Signal()  # limit, phone
+user_created = Signal()  # user

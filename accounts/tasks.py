@@ -1,0 +1,77 @@
+"""The Celery task that sends one code by SMS, retrying transient failures only.
+
+The task is acknowledged late and re-queued if its worker dies; it expires with its code, and a
+code whose time has passed is never sent (the sealed code itself refuses to open after OTP_TTL).
+"""
+
+import logging
+import random
+import time
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts import signals
+from accounts.phone import mask_phone
+from accounts.sealing import InvalidToken, unseal
+from accounts.sms import PermanentSMSError, TransientSMSError, get_backend
+from cheershare import metrics
+
+logger = logging.getLogger("cheershare.sms")
+
+
+def render_message(code: str, language: str) -> str:
+    with translation.override(language):
+        template = settings.SMS_MESSAGE_TEMPLATE or gettext(
+            "Thank you for choosing Cheershare! Your one-time password is {otp}."
+        )
+        body = template.replace("{otp}", code)
+        if settings.SMS_DO_NOT_SHARE_WARNING:
+            body += "\n" + gettext("Do not share this code with anyone.")
+    return body
+
+
+def retry_countdown(retries: int) -> float:
+    """Exponential backoff from SMS_RETRY_BACKOFF seconds, with up to one base of jitter."""
+    base = settings.SMS_RETRY_BACKOFF
+    return base * 2**retries + random.uniform(0, base)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at: int) -> None:
+    try:
+        code = unseal(sealed_code, max_age=settings.OTP_TTL)
+    except InvalidToken:
+        logger.warning("SMS not sent: its code expired or was tampered with", extra={"phone": mask_phone(phone)})
+        return
+    if time.time() >= expires_at:
+        logger.warning("SMS not sent: its code expired", extra={"phone": mask_phone(phone)})
+        return
+    try:
+        get_backend().send(phone, render_message(code, language))
+    except TransientSMSError as exc:
+        countdown = retry_countdown(self.request.retries)
+        if self.request.retries >= settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
+            _failed(phone, exc, permanent=False)
+            return
+        logger.warning(
+            "SMS send failed, will retry",
+            extra={"phone": mask_phone(phone), "status": exc.status, "retry_in": round(countdown, 1)},
+        )
+        metrics.SMS_DELIVERIES.labels("retried").inc()
+        raise self.retry(countdown=countdown, max_retries=settings.SMS_MAX_RETRIES) from None
+    except PermanentSMSError as exc:
+        _failed(phone, exc, permanent=True)
+        return
+    metrics.SMS_DELIVERIES.labels("sent").inc()
+    signals.sms_sent.send(sender=send_code_sms, phone=phone)
+
+
+def _failed(phone: str, exc: Exception, *, permanent: bool) -> None:
+    metrics.SMS_DELIVERIES.labels("failed").inc()
+    signals.sms_failed.send(
+        sender=send_code_sms, phone=phone, error_code=getattr(exc, "code", None),
+        status=getattr(exc, "status", None), permanent=permanent,
+    )

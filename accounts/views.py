@@ -1,0 +1,90 @@
+"""/v1/signup (request a code, or verify it), /v1/me and /v1/protected: parse, call one service, answer."""
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import otp
+from accounts.client_ip import client_ip
+from accounts.serializers import (
+    CodeRequestInput,
+    CodeSentOutput,
+    SignedInOutput,
+    UserEnvelopeOutput,
+    UserOutput,
+    UserUpdateInput,
+    VerifyInput,
+)
+from accounts.signin import sign_in
+from cheershare.schema import error_responses
+
+
+class SignupView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=PolymorphicProxySerializer("SignupRequest", [CodeRequestInput, VerifyInput], resource_type_field_name=None),
+        responses={
+            200: PolymorphicProxySerializer("SignupResponse", [CodeSentOutput, SignedInOutput], resource_type_field_name=None),
+            **error_responses(400, 401, 413, 415, 429, 503),
+        },
+        description="Without `otp`: send a code by SMS. With `otp`: verify it and receive a bearer token.",
+    )
+    def post(self, request):
+        if "otp" in request.data:
+            return self._verify(request)
+        data = _validated(CodeRequestInput, request.data)
+        issued = otp.request_code(
+            phone=data["phone_number"], name=data["name"], client_ip=client_ip(request), language=get_language()
+        )
+        return Response(
+            {"success": True, "message": _("OTP sent successfully"),
+             "expires_in": issued.expires_in, "resend_in": issued.resend_in}
+        )
+
+    def _verify(self, request):
+        data = _validated(VerifyInput, request.data)
+        device_name = data.get("device_name") or request.headers.get("User-Agent", "").strip()[:100]
+        result = sign_in(phone=data["phone_number"], code=data["otp"], device_name=device_name)
+        return Response(
+            {
+                "success": True,
+                "message": _("User registered successfully") if result.created else _("User logged in successfully"),
+                "created": result.created,
+                "data": UserOutput(result.user).data,
+                "token": result.plaintext,
+                "expiry": result.token.expiry.isoformat(),
+            }
+        )
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401)})
+    def get(self, request):
+        return Response({"success": True, "data": UserOutput(request.user).data})
+
+    @extend_schema(request=UserUpdateInput, responses={200: UserEnvelopeOutput, **error_responses(400, 401)})
+    def patch(self, request):
+        data = _validated(UserUpdateInput, request.data)
+        request.user.name = data["name"]
+        request.user.save(update_fields=["name"])
+        return Response({"success": True, "data": UserOutput(request.user).data})
+
+
+class ProtectedView(APIView):
+    @extend_schema(
+        responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401)}
+    )
+    def get(self, request):
+        return Response({"data": "Protected"})
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+

@@ -1,0 +1,77 @@
+"""Liveness (/healthz: the process serves) and readiness (/readyz: PostgreSQL, cache and broker answer)."""
+
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cheershare.celery import app as celery_app
+from cheershare.errors import envelope
+
+
+class HealthView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, 1, 5)
+    if cache.get(key) != 1:
+        raise RuntimeError("cache did not keep a value")
+    cache.delete(key)
+
+
+def _check_broker() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+class ReadyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Ready", {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())}
+            ),
+            (503, "application/json"): inline_serializer(
+                "NotReady",
+                {"success": serializers.BooleanField(), "error": serializers.CharField(), "code": serializers.CharField(),
+                 "checks": serializers.DictField(child=serializers.CharField())},
+            ),
+        }
+    )
+    def get(self, request):
+        checks = {}
+        for name, check in CHECKS.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"unavailable: {type(exc).__name__}"
+        if all(state == "ok" for state in checks.values()):
+            return Response({"status": "ok", "checks": checks})
+        return Response(envelope(_("A dependency is unavailable."), "not_ready", checks=checks), status=503)

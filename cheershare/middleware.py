@@ -1,0 +1,68 @@
+"""Request-wide middleware: a request id on every response and log line, one access log line
+per request, and the 1 MiB body limit (answered as 413 in the envelope before anything reads it)."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+
+from cheershare import logs, metrics
+from cheershare.errors import envelope
+
+access_log = logging.getLogger("cheershare.access")
+SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIDMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        sent = request.headers.get("X-Request-ID", "")
+        request.id = sent if SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        token = logs.request_id.set(request.id)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.id
+            duration = time.perf_counter() - started
+            route = _route(request)
+            metrics.observe_request(request.method, route, response.status_code, duration)
+            user = getattr(request, "user", None)
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(duration * 1000, 2),
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
+            return response
+        finally:
+            logs.request_id.reset(token)
+
+
+def _route(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.route if match is not None and match.route else "<unmatched>"
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return JsonResponse(envelope(_("Request body is too large."), "payload_too_large"), status=413)
+        return self.get_response(request)

@@ -1,0 +1,36 @@
+"""OpenAPI pieces shared by every view: the error envelope and the bearer security scheme."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    error = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    attempts_left = serializers.IntegerField(required=False)
+
+
+DESCRIPTIONS = {
+    400: "Invalid input (`invalid`, with `fields`) or a body that is not a JSON object (`parse_error`).",
+    401: "Missing, malformed, unknown or expired credentials, or a wrong or expired code.",
+    404: "Not found.",
+    413: "Body over 1 MiB.",
+    415: "Body is not JSON.",
+    429: "Too many requests; see `Retry-After`.",
+    503: "A dependency (database, cache, broker or SMS) is unavailable.",
+}
+
+
+def error_responses(*statuses: int) -> dict:
+    return {status: OpenApiResponse(ErrorEnvelope, description=DESCRIPTIONS[status]) for status in statuses}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "tokens.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A 26-character token from /v1/signup."}

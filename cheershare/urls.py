@@ -1,0 +1,51 @@
+from django.contrib import admin
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from accounts.views import MeView, ProtectedView, SignupView
+from cheershare.health import HealthView, ReadyView
+from cheershare.metrics import MetricsView
+from tokens.views import LogoutAllView, LogoutView, SessionDetailView, SessionListView
+
+
+class NotFoundView(APIView):
+    """Any unknown route, any method: 404 in the envelope, in DEBUG too."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    schema = None
+
+    def dispatch(self, request, *args, **kwargs):
+        self.http_method_names = [request.method.lower()] if request.method else []
+        return super().dispatch(request, *args, **kwargs)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound()
+
+
+urlpatterns = [
+    path("v1/signup", SignupView.as_view(), name="signup"),
+    path("signup", SignupView.as_view(), name="signup-legacy"),
+    path("v1/protected", ProtectedView.as_view(), name="protected"),
+    path("protected", ProtectedView.as_view(), name="protected-legacy"),
+    path("v1/me", MeView.as_view(), name="me"),
+    path("v1/logout", LogoutView.as_view(), name="logout"),
+    path("v1/logout-all", LogoutAllView.as_view(), name="logout-all"),
+    path("v1/sessions", SessionListView.as_view(), name="sessions"),
+    path("v1/sessions/<int:pk>", SessionDetailView.as_view(), name="session-detail"),
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("readyz", ReadyView.as_view(), name="readyz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+    re_path(r"^(?!admin/|static/).*$", NotFoundView.as_view()),
+]
+
+handler400 = "cheershare.errors.bad_request"
+handler403 = "cheershare.errors.permission_denied"
+handler404 = "cheershare.errors.not_found"
+handler500 = "cheershare.errors.server_error"

@@ -1,0 +1,64 @@
+"""Admin for tokens: inspect and revoke; never a plaintext, never a token of a chosen value."""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tokens.models import Token
+
+
+class LiveFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("live")), ("expired", _("expired"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "expired":
+            return queryset.expired()
+        return queryset
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    list_display = ("hash_prefix", "user", "scope", "device_name", "created_at", "expiry", "live", "last_used_at")
+    list_filter = ("scope", LiveFilter)
+    list_select_related = ("user",)
+    search_fields = ("user__phone_number", "user__name", "device_name")
+    fields = ("hash_prefix", "user", "scope", "device_name", "created_at", "expiry", "last_used_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    actions = ["revoke_selected", "revoke_users_tokens"]
+
+    @admin.display(description=_("hash (prefix)"))
+    def hash_prefix(self, token: Token) -> str:
+        return token.hash_prefix
+
+    @admin.display(description=_("live"), boolean=True)
+    def live(self, token: Token) -> bool:
+        return token.expiry > timezone.now()
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke_selected(self, request, queryset):
+        revoked = queryset.revoke()
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+    @admin.action(description=_("Revoke every token of the selected tokens' users"))
+    def revoke_users_tokens(self, request, queryset):
+        revoked = Token.objects.filter(user__in=queryset.values("user")).revoke()
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        Token.objects.filter(pk=obj.pk).revoke()
+
+    def delete_queryset(self, request, queryset):
+        queryset.revoke()

@@ -1,0 +1,111 @@
+"""Bearer tokens: 16 random bytes shown once as 26 base32 characters, stored only as SHA-256.
+
+The manager owns the rules (issue, resolve, revoke), as knox's ``AuthTokenManager`` does; the row
+keeps a non-secret ``id`` that /v1/sessions and the admin use as a handle.
+"""
+
+import base64
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tokens import signals
+
+AUTHENTICATION = "authentication"
+TOKEN_LENGTH = 26
+TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def generate_token() -> str:
+    return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=")
+
+
+def hash_token(plaintext: str) -> bytes:
+    return hashlib.sha256(plaintext.encode("ascii")).digest()
+
+
+def is_well_formed(plaintext: str) -> bool:
+    return len(plaintext) == TOKEN_LENGTH and TOKEN_ALPHABET.issuperset(plaintext)
+
+
+class TokenQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(expiry__gt=timezone.now())
+
+    def expired(self):
+        return self.filter(expiry__lte=timezone.now())
+
+    def revoke(self) -> int:
+        """Delete these tokens and tell every process (see tokens.revocation); returns how many."""
+        hashes = [bytes(h) for h in self.values_list("hash", flat=True)]
+        deleted, _ = self.model.objects.filter(hash__in=hashes).delete() if hashes else (0, {})
+        if hashes:
+            signals.tokens_revoked.send(sender=self.model, hashes=hashes)
+        return deleted
+
+
+class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
+    def issue(self, *, user, scope: str = AUTHENTICATION, device_name: str = "") -> tuple["Token", str]:
+        """Create a token; the plaintext is returned here once and never stored."""
+        plaintext = generate_token()
+        token = self.create(
+            hash=hash_token(plaintext),
+            user=user,
+            scope=scope,
+            device_name=device_name[:100],
+            expiry=timezone.now() + timedelta(seconds=settings.TOKEN_TTL),
+        )
+        signals.token_issued.send(sender=self.model, token=token)
+        return token, plaintext
+
+    def resolve(self, plaintext: str, *, scope: str = AUTHENTICATION) -> "Token | None":
+        """The live token of an active user for ``plaintext``: one indexed query, no ORDER BY."""
+        if not is_well_formed(plaintext):
+            return None
+        rows = (
+            self.filter(hash=hash_token(plaintext), scope=scope, expiry__gt=timezone.now(), user__is_active=True)
+            .select_related("user")
+            .only("id", "expiry", "last_used_at", "user__id", "user__phone_number", "user__name",
+                  "user__created_at", "user__is_active", "user__is_staff", "user__is_superuser")[:1]
+        )
+        return next(iter(rows), None)
+
+
+class Token(models.Model):
+    hash = models.BinaryField(_("SHA-256 of the token"), max_length=32, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens")
+    scope = models.CharField(_("scope"), max_length=32, default=AUTHENTICATION)
+    expiry = models.DateTimeField(_("expiry"), db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    device_name = models.CharField(_("device name"), max_length=100, blank=True, default="")
+
+    objects = TokenManager()
+
+    class Meta:
+        db_table = "tokens"
+        indexes = [models.Index(fields=["user", "scope", "expiry"], name="tokens_user_scope_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.hash_prefix}… ({self.scope})"
+
+    @property
+    def hash_prefix(self) -> str:
+        return bytes(self.hash).hex()[:8]
+
+    @property
+    def is_live(self) -> bool:
+        return self.expiry > timezone.now()
+
+    def touch(self) -> None:
+        """Record use, writing at most once per TOKEN_LAST_USED_INTERVAL seconds per token."""
+        now = timezone.now()
+        interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
+        if self.last_used_at is None or now - self.last_used_at >= interval:
+            Token.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

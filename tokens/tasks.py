@@ -1,0 +1,16 @@
+"""Celery beat can run the purge on a schedule (PURGE_EXPIRED_TOKENS_BEAT=1; off by default)."""
+
+import logging
+
+from celery import shared_task
+
+from tokens.purge import purge_expired_tokens as purge
+
+logger = logging.getLogger("cheershare.tokens")
+
+
+@shared_task(ignore_result=True)
+def purge_expired_tokens() -> int:
+    deleted = purge()
+    logger.info("expired tokens purged", extra={"deleted": deleted})
+    return deleted
