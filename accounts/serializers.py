@@ -16,7 +16,16 @@ def reject_control_characters(value: str) -> None:
         raise serializers.ValidationError(_("Control characters are not allowed."))
 
 
-class PhoneNumberField(serializers.CharField):
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings (DRF's would turn 5 into "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PhoneNumberField(StrictCharField):
     """Accepts E.164 or a national number (PHONE_DEFAULT_REGION); yields E.164."""
 
     def __init__(self, **kwargs):
@@ -31,7 +40,7 @@ class PhoneNumberField(serializers.CharField):
             raise serializers.ValidationError(exc.messages) from None
 
 
-class NameField(serializers.CharField):
+class NameField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(min_length=1, max_length=100, validators=[reject_control_characters], **kwargs)
 
@@ -43,11 +52,11 @@ class CodeRequestInput(serializers.Serializer):
 
 class VerifyInput(serializers.Serializer):
     phone_number = PhoneNumberField()
-    otp = serializers.RegexField(r"^[0-9]+$", max_length=12)
-    device_name = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    otp = StrictCharField(max_length=12)
+    device_name = StrictCharField(required=False, allow_blank=True, max_length=1000)
 
     def validate_otp(self, value: str) -> str:
-        if len(value) != settings.OTP_LENGTH:
+        if len(value) != settings.OTP_LENGTH or not value.isascii() or not value.isdigit():
             raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": settings.OTP_LENGTH})
         return value
 

@@ -1,0 +1,94 @@
+"""Real processes for end-to-end tests: gunicorn serving the project and a Celery worker."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    """A child process whose output is collected when it stops (tests read it for secrets)."""
+
+    def __init__(self, args: list[str], env: dict):
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.output()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
+class Gunicorn(Process):
+    def __init__(self, env: dict, workers: int = 2, threads: int = 1):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",
+             "-w", str(workers), "--threads", str(threads), "cheershare.wsgi"],
+            env,
+        )
+        wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="gunicorn to serve /healthz")
+
+
+class CeleryWorker(Process):
+    def __init__(self, env: dict):
+        super().__init__(
+            [str(BIN / "celery"), "-A", "cheershare", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            env,
+        )
+
+
+def wait_until(predicate, *, timeout: float = 20, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def request(url: str, body: dict | None = None, *, method: str | None = None, headers: dict | None = None,
+            timeout: float = 10) -> tuple[int, dict, dict]:
+    """(status, JSON body, headers) of one HTTP call; errors are answers, not exceptions."""
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"), headers=all_headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+
+
+def base_env(**overrides: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TWILIO_", "OTP_", "SMS_"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "cheershare.settings", "PYTHONUNBUFFERED": "1"}, **overrides)
+    return env

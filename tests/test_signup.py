@@ -1,0 +1,202 @@
+import threading
+
+import pytest
+from django.core.cache import cache
+from freezegun import freeze_time
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.conftest import PHONE, last_code, request_code, verify
+
+pytestmark = pytest.mark.django_db
+
+
+def test_code_request_answers_contract_shape(api, sms_outbox):
+    response = request_code(api)
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
+    assert sms_outbox[-1]["to"] == PHONE
+    assert sms_outbox[-1]["body"] == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
+
+
+def test_national_number_is_read_in_default_region(api, sms_outbox):
+    assert request_code(api, phone="98765 43210").status_code == 200
+    assert sms_outbox[-1]["to"] == "+919876543210"
+
+
+def test_default_region_is_a_setting(api, sms_outbox, settings):
+    settings.PHONE_DEFAULT_REGION = "US"
+    assert request_code(api, phone="(201) 555-0123").status_code == 200
+    assert sms_outbox[-1]["to"] == "+12015550123"
+
+
+@pytest.mark.parametrize("phone", ["12", "+1", "hello", "+91987654321099999", "", "+9198765\x0043210", 919876543210])
+def test_invalid_phone_is_a_field_error(api, sms_outbox, phone):
+    response = request_code(api, phone=phone)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and "phone_number" in body["fields"]
+    assert sms_outbox == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, "bad\x07name", None, 5, ["Asha"]])
+def test_invalid_name_is_a_field_error(api, sms_outbox, name):
+    response = api.post("/v1/signup", {"name": name, "phone_number": PHONE}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["fields"]
+
+
+def test_only_a_keyed_hash_of_the_code_is_cached(api, sms_outbox):
+    request_code(api)
+    code = last_code(sms_outbox)
+    client = cache.client.get_client()
+    keys = client.keys("*")
+    raw = b"".join(keys) + b"".join(client.dump(key) or b"" for key in keys)
+    assert keys and code.encode() not in raw
+    digest, name, _expires_at = cache.get(f"otp:{PHONE}")
+    assert len(digest) == 32 and name == "Asha"
+
+
+def test_right_code_creates_user_and_issues_token(api, sms_outbox):
+    request_code(api, name="  Asha  ")
+    response = verify(api, last_code(sms_outbox))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True and body["created"] is True
+    assert body["message"] == "User registered successfully"
+    user = User.objects.get(phone_number=PHONE)
+    assert body["data"] == {"id": user.pk, "name": "Asha", "phone_number": PHONE,
+                            "created_at": user.created_at.isoformat().replace("+00:00", "Z")}
+    assert len(body["token"]) == 26 and body["expiry"].endswith("+00:00")
+    assert not user.has_usable_password()
+
+
+def test_existing_user_logs_in_and_keeps_name(api, sms_outbox):
+    User.objects.create_user(PHONE, "Original")
+    request_code(api, name="Someone Else")
+    body = verify(api, last_code(sms_outbox)).json()
+    assert body["created"] is False and body["message"] == "User logged in successfully"
+    assert body["data"]["name"] == "Original"
+
+
+def test_wrong_code_counts_attempts_then_destroys_code(api, sms_outbox, settings):
+    settings.OTP_MAX_ATTEMPTS = 3
+    request_code(api)
+    code = last_code(sms_outbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    answers = [verify(api, wrong).json() for _ in range(3)]
+    assert [a["code"] for a in answers] == ["otp_invalid"] * 3
+    assert [a["attempts_left"] for a in answers] == [2, 1, 0]
+    assert answers[0]["error"] == "Invalid or expired OTP"
+    after = verify(api, code)
+    assert after.status_code == 401 and after.json()["code"] == "otp_expired"
+
+
+def test_right_code_is_single_use(api, sms_outbox):
+    request_code(api)
+    code = last_code(sms_outbox)
+    assert verify(api, code).status_code == 200
+    again = verify(api, code)
+    assert again.status_code == 401 and again.json()["code"] == "otp_expired"
+
+
+def test_code_never_requested_is_expired(api):
+    response = verify(api, "123456")
+    assert response.status_code == 401 and response.json()["code"] == "otp_expired"
+
+
+def test_code_expires_after_ttl(api, sms_outbox):
+    with freeze_time() as clock:
+        request_code(api)
+        clock.tick(301)
+        response = verify(api, last_code(sms_outbox))
+    assert response.json()["code"] == "otp_expired"
+
+
+def test_new_request_replaces_previous_code(api, sms_outbox, settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    request_code(api)
+    first = last_code(sms_outbox)
+    request_code(api)
+    second = last_code(sms_outbox)
+    if first != second:
+        assert verify(api, first).json()["code"] == "otp_invalid"
+    assert verify(api, second).status_code == 200
+
+
+@pytest.mark.parametrize("otp", ["12345", "1234567", "12a456", "", 123456, None, "١٢٣٤٥٦"])
+def test_malformed_otp_is_a_field_error(api, otp):
+    response = api.post("/v1/signup", {"phone_number": PHONE, "otp": otp}, format="json")
+    assert response.status_code == 400 and "otp" in response.json()["fields"]
+
+
+def test_legacy_alias_serves_both_steps(api, sms_outbox):
+    assert api.post("/signup", {"name": "Asha", "phone_number": PHONE}, format="json").status_code == 200
+    assert api.post("/signup", {"phone_number": PHONE, "otp": last_code(sms_outbox)}, format="json").status_code == 200
+
+
+def test_device_name_from_body_or_user_agent(api, sms_outbox, settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    request_code(api)
+    verify(api, last_code(sms_outbox), device_name="  Pixel 8  ")
+    request_code(api)
+    api.post("/v1/signup", {"phone_number": PHONE, "otp": last_code(sms_outbox)}, format="json",
+             HTTP_USER_AGENT="Agent/" + "x" * 200)
+    names = sorted(User.objects.get().tokens.values_list("device_name", flat=True))
+    assert names == ["Agent/" + "x" * 94, "Pixel 8"]
+
+
+def test_disabled_account_gets_no_token(api, sms_outbox):
+    User.objects.create_user(PHONE, "Asha", is_active=False)
+    request_code(api)
+    response = verify(api, last_code(sms_outbox))
+    assert response.status_code == 401 and response.json()["code"] == "account_disabled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_concurrent_right_codes_give_exactly_one_success(sms_outbox, settings):
+    settings.OTP_MAX_ATTEMPTS = 16
+    request_code(APIClient())
+    code = last_code(sms_outbox)
+    barrier = threading.Barrier(16)
+    statuses = []
+
+    def attempt():
+        client = APIClient()
+        barrier.wait()
+        response = verify(client, code)
+        statuses.append((response.status_code, response.json().get("code")))
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses, key=str).count((200, None)) == 1
+    assert statuses.count((401, "otp_expired")) == 15
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_sign_ins_create_one_user():
+    barrier = threading.Barrier(8)
+    results = []
+
+    def create():
+        barrier.wait()
+        results.append(User.objects.get_or_create_for_phone(phone_number=PHONE, name="Asha"))
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert User.objects.count() == 1
+    assert sum(created for _user, created in results) == 1
+    assert {user.pk for user, _created in results} == {User.objects.get().pk}

@@ -1,0 +1,111 @@
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from freezegun import freeze_time
+
+from accounts.models import User
+from tokens.models import Token
+from tests.conftest import PHONE, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user():
+    return User.objects.create_user(PHONE, "Asha")
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_token_is_26_base32_chars_stored_only_as_sha256(user):
+    token, plaintext = Token.objects.issue(user=user)
+    assert re.fullmatch(r"[A-Z2-7]{26}", plaintext)
+    stored = Token.objects.get(pk=token.pk)
+    assert bytes(stored.hash) == hashlib.sha256(plaintext.encode()).digest()
+    assert stored.scope == "authentication"
+    assert abs((stored.expiry - timezone.now()) - timedelta(seconds=172800)) < timedelta(seconds=5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM tokens")
+        assert plaintext not in repr(cursor.fetchall())
+
+
+def test_signed_in_token_resolves_on_protected_routes(api, sms_outbox):
+    token = sign_in(api, sms_outbox)
+    assert api.get("/v1/protected", **bearer(token)).json() == {"data": "Protected"}
+    assert api.get("/protected", **bearer(token)).json() == {"data": "Protected"}
+    me = api.get("/v1/me", HTTP_AUTHORIZATION=f"bEaReR {token}").json()
+    assert me["success"] is True and me["data"]["phone_number"] == PHONE
+
+
+def test_no_header_is_not_authenticated(api):
+    response = api.get("/v1/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer ", "Bearer a b", "Token ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Bearer short",
+     "Bearer ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Bearer abcdefghijklmnopqrstuvwxyz", "Bearer ABCDEFGHIJKLMNOPQRSTUVWX\u00e9Z",
+     "Basic dXNlcjpwYXNz"],
+)
+def test_malformed_or_unknown_token_is_token_invalid(api, user, header):
+    response = api.get("/v1/me", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response.json() == {"success": False, "error": "Invalid or expired token.", "code": "token_invalid"}
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_expired_token_is_refused(api, user):
+    _token, plaintext = Token.objects.issue(user=user)
+    with freeze_time(timezone.now() + timedelta(seconds=172801)):
+        assert api.get("/v1/me", **bearer(plaintext)).json()["code"] == "token_invalid"
+
+
+def test_inactive_user_token_is_refused(api, user):
+    _token, plaintext = Token.objects.issue(user=user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert api.get("/v1/me", **bearer(plaintext)).json()["code"] == "token_invalid"
+
+
+def test_other_scope_does_not_authenticate(api, user):
+    _token, plaintext = Token.objects.issue(user=user, scope="password_reset")
+    assert api.get("/v1/me", **bearer(plaintext)).status_code == 401
+
+
+def test_deleting_user_deletes_tokens(user):
+    Token.objects.issue(user=user)
+    user.delete()
+    assert Token.objects.count() == 0
+
+
+def test_patch_me_updates_name(api, user):
+    _token, plaintext = Token.objects.issue(user=user)
+    response = api.patch("/v1/me", {"name": "  Asha Rao "}, format="json", **bearer(plaintext))
+    assert response.status_code == 200 and response.json()["data"]["name"] == "Asha Rao"
+    bad = api.patch("/v1/me", {"name": "\x00"}, format="json", **bearer(plaintext))
+    assert bad.status_code == 400 and "name" in bad.json()["fields"]
+
+
+def test_authenticated_request_is_one_query_and_last_used_written_at_most_once_a_minute(api, user):
+    token, plaintext = Token.objects.issue(user=user)
+    with freeze_time() as clock:
+        api.get("/v1/protected", **bearer(plaintext))
+        first_use = Token.objects.get(pk=token.pk).last_used_at
+        assert first_use is not None
+        clock.tick(30)
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/v1/protected", **bearer(plaintext)).status_code == 200
+        assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT")
+        assert "ORDER BY" not in queries[0]["sql"]
+        clock.tick(31)
+        api.get("/v1/protected", **bearer(plaintext))
+        assert Token.objects.get(pk=token.pk).last_used_at > first_use
