@@ -41,8 +41,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            live_token_count=Count("tokens", filter=Q(tokens__expiry__gt=timezone.now()))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(live_token_count=Count("tokens", filter=Q(tokens__expiry__gt=timezone.now())))
         )
 
     @admin.display(description=_("live tokens"), ordering="live_token_count")
@@ -53,4 +55,3 @@ class UserAdmin(BaseUserAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = Token.objects.filter(user__in=queryset).revoke()
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
-

@@ -111,9 +111,7 @@ def _enforce_send_limits(phone: str, client_ip: str) -> None:
 
 def _queue_sms(phone: str, code: str, language: str, expires_at: int) -> None:
     try:
-        send_code_sms.apply_async(
-            args=[phone, seal(code), language, expires_at], expires=expires_at, retry=False
-        )
+        send_code_sms.apply_async(args=[phone, seal(code), language, expires_at], expires=expires_at, retry=False)
     except Exception:
         logger.exception("SMS task could not be queued", extra={"phone": mask_phone(phone)})
         cache.delete_many([_state_key(phone), _attempts_key(phone), f"otp-cooldown:{phone}"])

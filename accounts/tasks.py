@@ -72,6 +72,9 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
 def _failed(phone: str, exc: Exception, *, permanent: bool) -> None:
     metrics.SMS_DELIVERIES.labels("failed").inc()
     signals.sms_failed.send(
-        sender=send_code_sms, phone=phone, error_code=getattr(exc, "code", None),
-        status=getattr(exc, "status", None), permanent=permanent,
+        sender=send_code_sms,
+        phone=phone,
+        error_code=getattr(exc, "code", None),
+        status=getattr(exc, "status", None),
+        permanent=permanent,
     )

@@ -27,9 +27,13 @@ class SignupView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=PolymorphicProxySerializer("SignupRequest", [CodeRequestInput, VerifyInput], resource_type_field_name=None),
+        request=PolymorphicProxySerializer(
+            "SignupRequest", [CodeRequestInput, VerifyInput], resource_type_field_name=None
+        ),
         responses={
-            200: PolymorphicProxySerializer("SignupResponse", [CodeSentOutput, SignedInOutput], resource_type_field_name=None),
+            200: PolymorphicProxySerializer(
+                "SignupResponse", [CodeSentOutput, SignedInOutput], resource_type_field_name=None
+            ),
             **error_responses(400, 401, 413, 415, 429, 503),
         },
         description="Without `otp`: send a code by SMS. With `otp`: verify it and receive a bearer token.",
@@ -42,8 +46,12 @@ class SignupView(APIView):
             phone=data["phone_number"], name=data["name"], client_ip=client_ip(request), language=get_language()
         )
         return Response(
-            {"success": True, "message": _("OTP sent successfully"),
-             "expires_in": issued.expires_in, "resend_in": issued.resend_in}
+            {
+                "success": True,
+                "message": _("OTP sent successfully"),
+                "expires_in": issued.expires_in,
+                "resend_in": issued.resend_in,
+            }
         )
 
     def _verify(self, request):
@@ -87,4 +95,3 @@ def _validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-

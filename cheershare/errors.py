@@ -76,4 +76,3 @@ def not_found(request, exception=None):
 
 def server_error(request):
     return _json_error(500, _("Internal server error."), "server_error")
-

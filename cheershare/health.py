@@ -55,12 +55,17 @@ class ReadyView(APIView):
     @extend_schema(
         responses={
             (200, "application/json"): inline_serializer(
-                "Ready", {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())}
+                "Ready",
+                {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
             ),
             (503, "application/json"): inline_serializer(
                 "NotReady",
-                {"success": serializers.BooleanField(), "error": serializers.CharField(), "code": serializers.CharField(),
-                 "checks": serializers.DictField(child=serializers.CharField())},
+                {
+                    "success": serializers.BooleanField(),
+                    "error": serializers.CharField(),
+                    "code": serializers.CharField(),
+                    "checks": serializers.DictField(child=serializers.CharField()),
+                },
             ),
         }
     )

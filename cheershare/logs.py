@@ -19,9 +19,7 @@ class JSONFormatter(logging.Formatter):
         }
         if request_id.get():
             line["request_id"] = request_id.get()
-        line.update(
-            {key: value for key, value in vars(record).items() if key not in STANDARD_ATTRS and _plain(value)}
-        )
+        line.update({key: value for key, value in vars(record).items() if key not in STANDARD_ATTRS and _plain(value)})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

@@ -202,9 +202,7 @@ OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_COOLDOWN = env_int("OTP_RESEND_COOLDOWN", 60)
 OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5)
 OTP_MAX_SENDS_PER_IP_PER_HOUR = env_int("OTP_MAX_SENDS_PER_IP_PER_HOUR", 30)
-OTP_TEST_NUMBERS = dict(
-    item.split(":", 1) for item in env_list("OTP_TEST_NUMBERS")
-)
+OTP_TEST_NUMBERS = dict(item.split(":", 1) for item in env_list("OTP_TEST_NUMBERS"))
 OTP_TEST_NUMBERS_IN_PRODUCTION = env_bool("OTP_TEST_NUMBERS_IN_PRODUCTION", False)
 
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "IN").upper()
@@ -249,6 +247,4 @@ if not DEBUG:
     if SMS_BACKEND == "console":
         raise ImproperlyConfigured("SMS_BACKEND=console prints codes to the log and is refused when DEBUG=0.")
     if OTP_TEST_NUMBERS and not OTP_TEST_NUMBERS_IN_PRODUCTION:
-        raise ImproperlyConfigured(
-            "OTP_TEST_NUMBERS is refused when DEBUG=0 unless OTP_TEST_NUMBERS_IN_PRODUCTION=1."
-        )
+        raise ImproperlyConfigured("OTP_TEST_NUMBERS is refused when DEBUG=0 unless OTP_TEST_NUMBERS_IN_PRODUCTION=1.")

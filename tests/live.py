@@ -47,8 +47,18 @@ class Gunicorn(Process):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",
-             "-w", str(workers), "--threads", str(threads), "cheershare.wsgi"],
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(workers),
+                "--threads",
+                str(threads),
+                "cheershare.wsgi",
+            ],
             env,
         )
         wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="gunicorn to serve /healthz")
@@ -57,8 +67,19 @@ class Gunicorn(Process):
 class CeleryWorker(Process):
     def __init__(self, env: dict):
         super().__init__(
-            [str(BIN / "celery"), "-A", "cheershare", "worker", "--pool=solo", "--concurrency=1",
-             "-Q", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "cheershare",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                env["CELERY_TASK_DEFAULT_QUEUE"],
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
             env,
         )
 
@@ -75,8 +96,9 @@ def wait_until(predicate, *, timeout: float = 20, what: str = "condition") -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def request(url: str, body: dict | None = None, *, method: str | None = None, headers: dict | None = None,
-            timeout: float = 10) -> tuple[int, dict, dict]:
+def request(
+    url: str, body: dict | None = None, *, method: str | None = None, headers: dict | None = None, timeout: float = 10
+) -> tuple[int, dict, dict]:
     """(status, JSON body, headers) of one HTTP call; errors are answers, not exceptions."""
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json", **(headers or {})}

@@ -29,7 +29,9 @@ def test_body_over_one_mib_is_413(api):
     assert_envelope(api.post("/v1/signup", body, content_type="application/json"), 413, "payload_too_large")
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]
+)
 def test_non_json_body_is_415(api, content_type):
     response = api.post("/v1/signup", b"name=a", content_type=content_type)
     assert_envelope(response, 415, "unsupported_media_type")
@@ -55,7 +57,9 @@ def test_nul_and_surrogates_are_400_not_500(api, escaped, field):
 
 
 def test_wrong_types_are_invalid(api):
-    body = assert_envelope(api.post("/v1/signup", {"name": {"a": 1}, "phone_number": [1]}, format="json"), 400, "invalid")
+    body = assert_envelope(
+        api.post("/v1/signup", {"name": {"a": 1}, "phone_number": [1]}, format="json"), 400, "invalid"
+    )
     assert set(body["fields"]) == {"name", "phone_number"}
 
 

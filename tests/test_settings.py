@@ -10,15 +10,28 @@ GOOD_KEY = "k" * 50
 
 
 def start_django(**env) -> subprocess.CompletedProcess:
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], settings.CACHES['default']['BACKEND'], settings.CELERY_TASK_ALWAYS_EAGER, settings.SMS_BACKEND)"
-    clean = {k: v for k, v in base_env().items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}}
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
+        "s.CELERY_TASK_ALWAYS_EAGER, s.SMS_BACKEND)"
+    )
+    clean = {
+        k: v
+        for k, v in base_env().items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY"}
+    }
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
 
 
 def test_defaults_need_no_services():
     result = start_django()
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "django.core.cache.backends.locmem.LocMemCache", "True", "console"]
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "True",
+        "console",
+    ]
 
 
 def test_twilio_is_default_backend_when_credentials_are_set():
@@ -30,8 +43,10 @@ def test_twilio_is_default_backend_when_credentials_are_set():
     [
         ({"DEBUG": "0", "SMS_BACKEND": "twilio"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": GOOD_KEY}, "SMS_BACKEND=console"),
-        ({"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "SMS_BACKEND": "twilio", "OTP_TEST_NUMBERS": "+919000000000:123456"},
-         "OTP_TEST_NUMBERS"),
+        (
+            {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "SMS_BACKEND": "twilio", "OTP_TEST_NUMBERS": "+919000000000:123456"},
+            "OTP_TEST_NUMBERS",
+        ),
     ],
 )
 def test_production_refuses_unsafe_defaults(env, message):
@@ -40,15 +55,31 @@ def test_production_refuses_unsafe_defaults(env, message):
 
 
 def test_production_starts_with_safe_settings():
-    result = start_django(DEBUG="0", SECRET_KEY=GOOD_KEY, SMS_BACKEND="twilio",
-                          OTP_TEST_NUMBERS="+919000000000:123456", OTP_TEST_NUMBERS_IN_PRODUCTION="1")
+    result = start_django(
+        DEBUG="0",
+        SECRET_KEY=GOOD_KEY,
+        SMS_BACKEND="twilio",
+        OTP_TEST_NUMBERS="+919000000000:123456",
+        OTP_TEST_NUMBERS_IN_PRODUCTION="1",
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_check_deploy_is_clean_with_production_variables():
-    env = {**base_env(), "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "SMS_BACKEND": "twilio",
-           "ALLOWED_HOSTS": "auth.example.com", "CSRF_TRUSTED_ORIGINS": "https://auth.example.com"}
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {
+        **base_env(),
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SMS_BACKEND": "twilio",
+        "ALLOWED_HOSTS": "auth.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://auth.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

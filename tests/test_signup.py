@@ -16,7 +16,10 @@ def test_code_request_answers_contract_shape(api, sms_outbox):
     assert response.status_code == 200
     assert response.json() == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
     assert sms_outbox[-1]["to"] == PHONE
-    assert sms_outbox[-1]["body"] == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
+    assert (
+        sms_outbox[-1]["body"]
+        == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
+    )
 
 
 def test_national_number_is_read_in_default_region(api, sms_outbox):
@@ -65,8 +68,12 @@ def test_right_code_creates_user_and_issues_token(api, sms_outbox):
     assert body["success"] is True and body["created"] is True
     assert body["message"] == "User registered successfully"
     user = User.objects.get(phone_number=PHONE)
-    assert body["data"] == {"id": user.pk, "name": "Asha", "phone_number": PHONE,
-                            "created_at": user.created_at.isoformat().replace("+00:00", "Z")}
+    assert body["data"] == {
+        "id": user.pk,
+        "name": "Asha",
+        "phone_number": PHONE,
+        "created_at": user.created_at.isoformat().replace("+00:00", "Z"),
+    }
     assert len(body["token"]) == 26 and body["expiry"].endswith("+00:00")
     assert not user.has_usable_password()
 
@@ -140,8 +147,12 @@ def test_device_name_from_body_or_user_agent(api, sms_outbox, settings):
     request_code(api)
     verify(api, last_code(sms_outbox), device_name="  Pixel 8  ")
     request_code(api)
-    api.post("/v1/signup", {"phone_number": PHONE, "otp": last_code(sms_outbox)}, format="json",
-             HTTP_USER_AGENT="Agent/" + "x" * 200)
+    api.post(
+        "/v1/signup",
+        {"phone_number": PHONE, "otp": last_code(sms_outbox)},
+        format="json",
+        HTTP_USER_AGENT="Agent/" + "x" * 200,
+    )
     names = sorted(User.objects.get().tokens.values_list("device_name", flat=True))
     assert names == ["Agent/" + "x" * 94, "Pixel 8"]
 

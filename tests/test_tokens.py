@@ -9,8 +9,8 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import User
-from tokens.models import Token
 from tests.conftest import PHONE, sign_in
+from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +53,17 @@ def test_no_header_is_not_authenticated(api):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer", "Bearer ", "Bearer a b", "Token ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Bearer short",
-     "Bearer ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Bearer abcdefghijklmnopqrstuvwxyz", "Bearer ABCDEFGHIJKLMNOPQRSTUVWX\u00e9Z",
-     "Basic dXNlcjpwYXNz"],
+    [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Token ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "Bearer short",
+        "Bearer ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "Bearer abcdefghijklmnopqrstuvwxyz",
+        "Bearer ABCDEFGHIJKLMNOPQRSTUVWX\u00e9Z",
+        "Basic dXNlcjpwYXNz",
+    ],
 )
 def test_malformed_or_unknown_token_is_token_invalid(api, user, header):
     response = api.get("/v1/me", HTTP_AUTHORIZATION=header)

@@ -70,8 +70,18 @@ class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
         rows = (
             self.filter(hash=hash_token(plaintext), scope=scope, expiry__gt=timezone.now(), user__is_active=True)
             .select_related("user")
-            .only("id", "expiry", "last_used_at", "user__id", "user__phone_number", "user__name",
-                  "user__created_at", "user__is_active", "user__is_staff", "user__is_superuser")[:1]
+            .only(
+                "id",
+                "expiry",
+                "last_used_at",
+                "user__id",
+                "user__phone_number",
+                "user__name",
+                "user__created_at",
+                "user__is_active",
+                "user__is_staff",
+                "user__is_superuser",
+            )[:1]
         )
         return next(iter(rows), None)
 

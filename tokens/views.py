@@ -34,7 +34,9 @@ class LogoutAllView(APIView):
     @extend_schema(
         request=None,
         responses={
-            200: inline_serializer("Revoked", {"success": serializers.BooleanField(), "revoked": serializers.IntegerField()}),
+            200: inline_serializer(
+                "Revoked", {"success": serializers.BooleanField(), "revoked": serializers.IntegerField()}
+            ),
             **error_responses(401),
         },
     )
@@ -46,7 +48,9 @@ class LogoutAllView(APIView):
 class SessionListView(APIView):
     @extend_schema(
         responses={
-            200: inline_serializer("Sessions", {"success": serializers.BooleanField(), "data": SessionOutput(many=True)}),
+            200: inline_serializer(
+                "Sessions", {"success": serializers.BooleanField(), "data": SessionOutput(many=True)}
+            ),
             **error_responses(401),
         }
     )

@@ -1,0 +1,36 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test lint bench worker clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite on the local PostgreSQL and Redis (started if down)
+test: $(VENV)/.installed
+	scripts/ensure-services
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+## worker: a Celery worker (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/1)
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A cheershare worker --loglevel=INFO
+
+## bench: benchmarks on gunicorn + PostgreSQL + Redis, driven by wrk (writes bench/RESULTS.md)
+bench: $(VENV)/.installed
+	scripts/ensure-services
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3

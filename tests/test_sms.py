@@ -1,0 +1,88 @@
+import time
+
+import pytest
+
+from accounts.sealing import seal
+from accounts.tasks import send_code_sms
+from tests.conftest import PHONE, request_code
+
+pytestmark = pytest.mark.django_db
+
+
+def send(code="123456", expires_in=300):
+    send_code_sms.apply(args=[PHONE, seal(code), "en", int(time.time()) + expires_in])
+
+
+def test_twilio_sdk_sends_through_configured_base_url(api, twilio_settings, fake_twilio):
+    assert request_code(api).status_code == 200
+    [message] = fake_twilio.wait_for_messages(1)
+    assert message["To"] == PHONE and message["From"] == "+15005550006"
+    assert message["path"] == f"/2010-04-01/Accounts/{twilio_settings.TWILIO_ACCOUNT_SID}/Messages.json"
+    assert message["Body"].startswith("Thank you for choosing Cheershare! Your one-time password is ")
+
+
+def test_messaging_service_and_api_key_credentials(twilio_settings, fake_twilio):
+    twilio_settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "3" * 32
+    twilio_settings.TWILIO_API_KEY_SID = "SK" + "4" * 32
+    twilio_settings.TWILIO_API_KEY_SECRET = "api-key-secret"
+    send()
+    [message] = fake_twilio.wait_for_messages(1)
+    assert message["MessagingServiceSid"] == "MG" + "3" * 32 and "From" not in message
+    import base64
+
+    user, _password = base64.b64decode(message["authorization"].split()[1]).decode().split(":")
+    assert user == "SK" + "4" * 32
+
+
+def test_template_setting_overrides_text(twilio_settings, fake_twilio):
+    twilio_settings.SMS_MESSAGE_TEMPLATE = "Code {otp} for Cheershare"
+    send("004242")
+    assert fake_twilio.wait_for_messages(1)[0]["Body"] == "Code 004242 for Cheershare"
+
+
+def test_transient_failures_are_retried_until_delivered(twilio_settings, fake_twilio):
+    fake_twilio.script = [(500, 20500, 0), (500, 20500, 0)]
+    send()
+    assert len(fake_twilio.requests) == 3 and len(fake_twilio.messages) == 1
+
+
+def test_rate_limit_is_transient(twilio_settings, fake_twilio):
+    fake_twilio.script = [(429, 20429, 0)]
+    send()
+    assert len(fake_twilio.messages) == 1
+
+
+def test_retries_stop_at_max(twilio_settings, fake_twilio):
+    twilio_settings.SMS_MAX_RETRIES = 2
+    fake_twilio.script = [(503, None, 0)] * 5
+    send()
+    assert len(fake_twilio.requests) == 3 and fake_twilio.messages == []
+
+
+@pytest.mark.parametrize("code", [21211, 21408, 21610, 21614])
+def test_permanent_failure_is_tried_once(twilio_settings, fake_twilio, code, caplog):
+    fake_twilio.script = [(400, code, 0)]
+    send()
+    assert len(fake_twilio.requests) == 1
+    assert any(getattr(record, "error_code", None) == code for record in caplog.records)
+
+
+def test_expired_code_is_never_sent(twilio_settings, fake_twilio):
+    send(expires_in=0)
+    assert fake_twilio.requests == []
+
+
+def test_retry_is_not_scheduled_past_expiry(twilio_settings, fake_twilio):
+    twilio_settings.SMS_RETRY_BACKOFF = 10
+    fake_twilio.script = [(500, None, 0)]
+    send(expires_in=5)
+    assert len(fake_twilio.requests) == 1
+
+
+def test_slow_provider_hits_http_timeout_and_is_transient(twilio_settings, fake_twilio):
+    twilio_settings.TWILIO_HTTP_TIMEOUT = 1
+    twilio_settings.SMS_MAX_RETRIES = 1
+    fake_twilio.script = [(201, None, 2)]
+    started = time.monotonic()
+    send()
+    assert len(fake_twilio.requests) == 2 and time.monotonic() - started < 5
