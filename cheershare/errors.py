@@ -5,8 +5,9 @@ Every error on every route reads ``{"success": false, "error": ..., "code": ...,
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
@@ -44,7 +45,11 @@ def _fields_list(value) -> list:
 
 def exception_handler(exc, context):
     """Turn any exception raised in a DRF view into the envelope (unknown ones stay 500s)."""
-    if isinstance(exc, (RedisError, DatabaseError)):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, (RedisError, DatabaseError)):
         logger.error("dependency unavailable: %s", type(exc).__name__)
         exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)

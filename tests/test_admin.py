@@ -1,0 +1,110 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from accounts.models import User
+from tests.conftest import PHONE
+from tests.live import ROOT
+from tokens.models import Token
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client):
+    admin = User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    assert client.login(phone_number="+919000000001", password="a-long-admin-password")
+    return client
+
+
+@pytest.fixture
+def user_with_tokens():
+    user = User.objects.create_user(PHONE, "Asha")
+    tokens = [Token.objects.issue(user=user, device_name=f"device {i}") for i in range(2)]
+    return user, tokens
+
+
+def test_staff_log_in_with_phone_and_password(client):
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "+919000000001", "password": "a-long-admin-password"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_user_list_shows_live_token_count_and_searches(staff, user_with_tokens):
+    page = staff.get("/admin/accounts/user/?q=Asha").content.decode()
+    assert PHONE in page and "Asha" in page
+    assert '<td class="field-live_tokens">2</td>' in page
+    assert PHONE not in staff.get("/admin/accounts/user/?q=nobody").content.decode()
+
+
+def test_token_admin_shows_prefix_never_plaintext(staff, user_with_tokens):
+    _user, [(token, plaintext), _] = user_with_tokens
+    listing = staff.get("/admin/tokens/token/").content.decode()
+    detail = staff.get(f"/admin/tokens/token/{token.pk}/change/").content.decode()
+    assert token.hash_prefix in listing
+    for page in [listing, detail]:
+        assert plaintext not in page and bytes(token.hash).hex() not in page
+    assert staff.get("/admin/tokens/token/?state=live").status_code == 200
+    assert staff.get("/admin/tokens/token/?state=expired&scope=authentication").status_code == 200
+
+
+def test_tokens_cannot_be_added_or_edited(staff, user_with_tokens):
+    _user, [(token, _), _] = user_with_tokens
+    assert staff.get("/admin/tokens/token/add/").status_code == 403
+    staff.post(f"/admin/tokens/token/{token.pk}/change/", {"scope": "x", "user": 1})
+    assert Token.objects.get(pk=token.pk).scope == "authentication"
+
+
+def test_revoke_selected_tokens_action(staff, user_with_tokens, api):
+    _user, [(first, first_plain), (second, second_plain)] = user_with_tokens
+    staff.post("/admin/tokens/token/", {"action": "revoke_selected", "_selected_action": [first.pk]})
+    assert api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {first_plain}").status_code == 401
+    assert api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {second_plain}").status_code == 200
+
+
+def test_revoke_all_tokens_of_selected_users(staff, user_with_tokens):
+    user, [(first, _), _] = user_with_tokens
+    staff.post("/admin/tokens/token/", {"action": "revoke_users_tokens", "_selected_action": [first.pk]})
+    assert not Token.objects.filter(user=user).exists()
+    Token.objects.issue(user=user)
+    staff.post("/admin/accounts/user/", {"action": "revoke_tokens", "_selected_action": [user.pk]})
+    assert not Token.objects.filter(user=user).exists()
+
+
+def test_createsuperuser_noinput_from_environment(db, django_db_blocker):
+    from django.core.management import call_command
+
+    env = {
+        "DJANGO_SUPERUSER_PHONE_NUMBER": "+919000000002",
+        "DJANGO_SUPERUSER_NAME": "Root",
+        "DJANGO_SUPERUSER_PASSWORD": "another-long-password",
+    }
+    old = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        call_command("createsuperuser", interactive=False, verbosity=0)
+    finally:
+        for key, value in old.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    admin = User.objects.get(phone_number="+919000000002")
+    assert admin.is_superuser and admin.is_staff and admin.name == "Root"
+    assert admin.check_password("another-long-password")
+
+
+def test_createsuperuser_rejects_a_number_not_in_e164():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cheershare.settings",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "DJANGO_SUPERUSER_PHONE_NUMBER": "98765",
+        "DJANGO_SUPERUSER_NAME": "X",
+        "DJANGO_SUPERUSER_PASSWORD": "p",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
