@@ -1,4 +1,5 @@
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -72,7 +73,7 @@ def sign_in(api, outbox, phone=PHONE) -> str:
 def live_env(transactional_db, fake_twilio, request):
     """Environment for real gunicorn/celery processes on this test's database, cache prefix and queue."""
     database = settings.DATABASES["default"]
-    return base_env(
+    env = base_env(
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         REDIS_URL=settings.REDIS_URL,
         CACHE_KEY_PREFIX=settings.CACHE_KEY_PREFIX,
@@ -87,6 +88,9 @@ def live_env(transactional_db, fake_twilio, request):
         SMS_RETRY_BACKOFF="0",
         LOG_LEVEL="DEBUG",
     )
+    yield env
+    broker = redis.Redis.from_url(env["CELERY_BROKER_URL"])
+    broker.delete(env["CELERY_TASK_DEFAULT_QUEUE"])  # messages no worker took (tests without a worker)
 
 
 @pytest.fixture
@@ -109,8 +113,8 @@ def start_gunicorn(live_env, live_processes):
 
 @pytest.fixture
 def start_worker(live_env, live_processes):
-    def start(**env) -> CeleryWorker:
-        process = CeleryWorker({**live_env, **env})
+    def start(pool: str = "solo", **env) -> CeleryWorker:
+        process = CeleryWorker({**live_env, **env}, pool=pool)
         live_processes.append(process)
         return process
 

@@ -65,14 +65,14 @@ class Gunicorn(Process):
 
 
 class CeleryWorker(Process):
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, pool: str = "solo"):
         super().__init__(
             [
                 str(BIN / "celery"),
                 "-A",
                 "cheershare",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
                 env["CELERY_TASK_DEFAULT_QUEUE"],

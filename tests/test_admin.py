@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff(client):
-    admin = User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
     assert client.login(phone_number="+919000000001", password="a-long-admin-password")
     return client
 

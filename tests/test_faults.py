@@ -1,0 +1,127 @@
+"""Dependencies failing under real processes: slow Twilio, Redis down and back, PostgreSQL down."""
+
+import subprocess
+import time
+
+import pytest
+
+from accounts.models import User
+from tests.conftest import PHONE
+from tests.live import free_port, request, wait_until
+from tokens.models import Token
+
+pytestmark = pytest.mark.live
+
+
+class RedisServer:
+    """A throwaway Redis the test owns, on its own port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> "RedisServer":
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(
+            lambda: (
+                subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n"
+            ),
+            what="redis",
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_slow_provider_does_not_slow_the_request(start_gunicorn, start_worker, fake_twilio):
+    fake_twilio.script = [(201, None, 3)]
+    start_worker()
+    server = start_gunicorn()
+    (status, _body, _), seconds = timed(
+        lambda: request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})
+    )
+    assert status == 200 and seconds < 1
+    fake_twilio.wait_for_messages(1)
+
+
+def test_transient_twilio_failures_are_retried_by_the_worker(start_gunicorn, start_worker, fake_twilio):
+    fake_twilio.script = [(500, None, 0), (500, None, 0)]
+    start_worker()
+    server = start_gunicorn()
+    assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
+    fake_twilio.wait_for_messages(1)
+    assert len(fake_twilio.requests) == 3
+
+
+def test_permanent_twilio_failure_is_tried_once_by_the_worker(start_gunicorn, start_worker, fake_twilio):
+    fake_twilio.script = [(400, 21211, 0)]
+    worker = start_worker()
+    server = start_gunicorn()
+    assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
+    wait_until(lambda: "sms_failed" in worker.output(), what="the failure to be logged")
+    time.sleep(0.5)
+    assert len(fake_twilio.requests) == 1 and fake_twilio.messages == []
+    assert '"error_code": 21211' in worker.output()
+
+
+def test_redis_outage_gives_503_keeps_bearer_auth_and_recovers(start_gunicorn, own_redis):
+    user = User.objects.create_user(PHONE, "Asha")
+    _token, plaintext = Token.objects.issue(user=user)
+    server = start_gunicorn(REDIS_URL=own_redis.url)
+    signup = {"name": "Asha", "phone_number": PHONE}
+    assert request(server.url + "/v1/signup", signup)[0] == 200
+
+    own_redis.stop()
+    (status, body, _), seconds = timed(lambda: request(server.url + "/v1/signup", signup))
+    assert status == 503 and body["code"] == "service_unavailable" and seconds < 3
+    status, body, _ = request(server.url + "/v1/me", headers={"Authorization": f"Bearer {plaintext}"})
+    assert status == 200 and body["data"]["phone_number"] == PHONE
+    status, body, _ = request(server.url + "/readyz")
+    assert status == 503 and body["checks"]["cache"].startswith("unavailable") and body["checks"]["database"] == "ok"
+
+    own_redis.start()
+    status, body, _ = request(server.url + "/v1/signup", {"name": "Asha", "phone_number": "+919876500001"})
+    assert status == 200
+    assert request(server.url + "/readyz")[0] == 200
+
+
+def test_postgres_outage_is_503_in_the_envelope(start_gunicorn):
+    server = start_gunicorn(DATABASE_URL="postgres://postgres@127.0.0.1:1/none")
+    status, body, headers = request(server.url + "/v1/me", headers={"Authorization": "Bearer " + "A" * 26})
+    assert status == 503 and body["code"] == "service_unavailable" and headers["Content-Type"] == "application/json"
+    status, body, _ = request(server.url + "/readyz")
+    assert status == 503 and body["checks"]["database"].startswith("unavailable")
+    assert request(server.url + "/healthz")[0] == 200
+
+
+def test_worker_child_killed_mid_send_requeues_the_message(start_gunicorn, start_worker, fake_twilio):
+    fake_twilio.script = [(201, None, 2)]
+    worker = start_worker(pool="prefork")
+    server = start_gunicorn()
+    assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
+    wait_until(lambda: len(fake_twilio.requests) == 1, what="the first send to start")
+    children = subprocess.run(["pgrep", "-P", str(worker.proc.pid)], capture_output=True, text=True).stdout.split()
+    subprocess.run(["kill", "-9", *children], check=True)
+    wait_until(lambda: len(fake_twilio.requests) == 2, timeout=30, what="the message to be delivered again")
+    assert fake_twilio.requests[0]["Body"] == fake_twilio.requests[1]["Body"]
