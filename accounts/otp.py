@@ -21,6 +21,7 @@ from accounts.exceptions import Cooldown, OTPExpired, OTPInvalid, RateLimited, S
 from accounts.phone import mask_phone, normalize_phone, region_of
 from accounts.sealing import seal
 from accounts.tasks import send_code_sms
+from cheershare import metrics
 
 logger = logging.getLogger("cheershare.otp")
 
@@ -47,6 +48,7 @@ def request_code(*, phone: str, name: str, client_ip: str, language: str) -> Iss
     cache.set(_attempts_key(phone), 0, settings.OTP_TTL)
     if fixed is None:
         _queue_sms(phone, code, language, expires_at)
+        metrics.CODES_SENT.inc()
     else:
         logger.warning("test number used: fixed code issued, no SMS", extra={"phone": mask_phone(phone)})
     signals.code_requested.send(sender=request_code, phone=phone, test_number=fixed is not None)

@@ -36,6 +36,7 @@ class RequestIDMiddleware:
             access_log.info(
                 "request",
                 extra={
+                    "request_id": request.id,
                     "method": request.method,
                     "path": request.path,
                     "route": route,

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "cheershare.middleware.RequestIDMiddleware",
     "cheershare.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,7 +128,8 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # set for collectstatic (the Dockerfile does)
+WHITENOISE_USE_FINDERS = True  # admin and Swagger UI assets served without collectstatic or a CDN
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
@@ -146,6 +148,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Phone-number sign-in: a one-time code by SMS, then a bearer token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -153,7 +157,7 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: with no broker, tasks run in-process (a development run needs no worker).
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_TIMEOUT = 1

@@ -1,0 +1,145 @@
+"""OpenAPI document, Swagger UI without a CDN, structured access log, Prometheus metrics, fuzzing."""
+
+import json
+import logging
+import re
+import subprocess
+
+import pytest
+
+from accounts.models import User
+from cheershare.logs import JSONFormatter
+from tests.conftest import PHONE, last_code, request_code, verify
+from tests.live import BIN, request
+from tokens.models import Token
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = {
+    "/v1/signup": {"post"},
+    "/signup": {"post"},
+    "/v1/protected": {"get"},
+    "/protected": {"get"},
+    "/v1/me": {"get", "patch"},
+    "/v1/logout": {"post"},
+    "/v1/logout-all": {"post"},
+    "/v1/sessions": {"get"},
+    "/v1/sessions/{id}": {"delete"},
+    "/healthz": {"get"},
+    "/readyz": {"get"},
+}
+
+
+def test_schema_describes_every_route_errors_and_bearer_scheme(api):
+    response = api.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert {path: set(ops) & {"get", "post", "patch", "delete"} for path, ops in schema["paths"].items()} == ROUTES
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A 26-character token from /v1/signup.",
+    }
+    signup = schema["paths"]["/v1/signup"]["post"]
+    assert {"200", "400", "401", "413", "415", "429", "503"} <= set(signup["responses"])
+    assert "requestBody" in signup
+    assert {"bearerAuth": []} in schema["paths"]["/v1/me"]["get"]["security"]
+    assert "401" in schema["paths"]["/v1/sessions/{id}"]["delete"]["responses"]
+
+
+def test_schema_is_json_on_accept_header(api):
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response["Content-Type"].startswith("application/json")
+    assert json.loads(response.content)["info"]["title"] == "Cheershare Auth"
+
+
+def test_swagger_ui_is_served_without_a_cdn(api):
+    page = api.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(asset.startswith("/static/") for asset in assets), assets
+    assert "cdn" not in page.lower()
+
+
+def test_each_request_logs_one_structured_line_without_secrets(api, sms_outbox, caplog):
+    caplog.set_level(logging.INFO, logger="cheershare.access")
+    request_code(api)
+    code = last_code(sms_outbox)
+    token = verify(api, code).json()["token"]
+    api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_REQUEST_ID="req-42")
+    lines = [r for r in caplog.records if r.name == "cheershare.access"]
+    assert len(lines) == 3
+    line = json.loads(JSONFormatter().format(lines[-1]))
+    assert {key: line[key] for key in ["request_id", "method", "path", "route", "status", "user_id"]} == {
+        "request_id": "req-42",
+        "method": "GET",
+        "path": "/v1/me",
+        "route": "v1/me",
+        "status": 200,
+        "user_id": User.objects.get().pk,
+    }
+    assert line["duration_ms"] >= 0 and line["level"] == "INFO"
+    assert code not in caplog.text and token not in caplog.text
+
+
+def metric(api, pattern: str) -> float:
+    found = re.search(re.escape(pattern) + r" ([0-9.e+]+)", api.get("/metrics").content.decode())
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_count_requests_and_product_events(api, sms_outbox, settings):
+    names = [
+        'cheershare_http_requests_total{method="POST",route="v1/signup",status="200"}',
+        "cheershare_otp_codes_sent_total",
+        'cheershare_otp_verifications_total{outcome="otp_invalid"}',
+        'cheershare_otp_verifications_total{outcome="success"}',
+        "cheershare_tokens_issued_total",
+        'cheershare_sms_deliveries_total{outcome="sent"}',
+    ]
+    before = [metric(api, name) for name in names]
+    request_code(api)
+    code = last_code(sms_outbox)
+    verify(api, f"{(int(code) + 1) % 10**6:06d}")
+    verify(api, code)
+    after = [metric(api, name) for name in names]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1, 1, 1, 1, 1]
+    assert "cheershare_http_request_duration_seconds_bucket" in api.get("/metrics").content.decode()
+    settings.METRICS_ENABLED = False
+    assert api.get("/metrics").status_code == 404
+
+
+@pytest.mark.live
+def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(start_gunicorn):
+    user = User.objects.create_user(PHONE, "Asha")
+    _token, plaintext = Token.objects.issue(user=user)
+    server = start_gunicorn(
+        SMS_BACKEND="locmem",
+        OTP_RESEND_COOLDOWN="0",
+        OTP_MAX_SENDS_PER_HOUR="100000",
+        OTP_MAX_SENDS_PER_IP_PER_HOUR="100000",
+    )
+    base = [
+        str(BIN / "schemathesis"),
+        "run",
+        server.url + "/api/schema/?format=json",
+        "--checks",
+        "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "--max-examples",
+        "25",
+        "--seed",
+        "1",
+        "--request-timeout",
+        "10",
+    ]
+    runs = [
+        base + ["-H", f"Authorization: Bearer {plaintext}", "--exclude-path-regex", "logout"],
+        base,
+    ]
+    generated = 0
+    for args in runs:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-4000:]
+        generated += int(re.search(r"(\d+) generated", result.stdout).group(1))
+    print(f"schemathesis requests: {generated}")
+    assert generated > 300
+    assert request(server.url + "/healthz")[0] == 200
