@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,7 +19,7 @@ logger = logging.getLogger("cheershare.errors")
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is temporarily unavailable, please retry shortly."
+    default_detail = _lazy("The service is temporarily unavailable, please retry shortly.")
     default_code = "service_unavailable"
 
 
