@@ -1,0 +1,143 @@
+"""Revocation pushed to every process: published on Redis pub/sub after the deleting transaction
+commits; one listener thread per process drops the revoked tokens from its TokenMemo.
+
+Messages are ``h:<hex hash>,<hex hash>...`` or ``u:<user id>`` (a user deactivated or deleted).
+"""
+
+import logging
+import os
+import threading
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from tokens import signals
+from tokens.memo import memo
+
+logger = logging.getLogger("cheershare.tokens")
+CHANNEL_SUFFIX = "tokens-revoked"
+
+
+def enabled() -> bool:
+    return settings.TOKEN_CACHE_SECONDS > 0
+
+
+def channel() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:{CHANNEL_SUFFIX}"
+
+
+class Listener(threading.Thread):
+    """Subscribes to the revocation channel; the memo is trusted only while the subscription holds."""
+
+    def __init__(self, url: str, name: str):
+        super().__init__(daemon=True, name="token-revocation-listener")
+        self.url, self.channel_name = url, name
+        self.pid = os.getpid()
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._follow()
+            except Exception as exc:
+                if memo.trusted:
+                    logger.warning(
+                        "token revocation feed lost; cache off until back", extra={"error": type(exc).__name__}
+                    )
+            memo.distrust()
+            self.stopping.wait(0.5)
+
+    def _follow(self) -> None:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=2)
+        pubsub = client.pubsub()
+        try:
+            pubsub.subscribe(self.channel_name)
+            while not self.stopping.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message is None:
+                    pubsub.ping()
+                elif message["type"] == "subscribe":
+                    memo.trust()
+                elif message["type"] == "message":
+                    _apply(message["data"].decode())
+        finally:
+            pubsub.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
+        memo.distrust()
+
+
+_listener: Listener | None = None
+_listener_lock = threading.Lock()
+
+
+def ensure_listener() -> None:
+    """Start this process's listener once (again after a fork); without Redis the memo trusts itself."""
+    global _listener
+    if _listener is not None and _listener.pid == os.getpid():
+        return
+    with _listener_lock:
+        if _listener is not None and _listener.pid == os.getpid():
+            return
+        memo.distrust()
+        _listener = Listener(settings.REDIS_URL, channel())
+        if settings.REDIS_URL:
+            _listener.start()
+        else:
+            memo.trust()  # one process, no Redis: revocations are applied in-process only
+
+
+def stop_listener() -> None:
+    """Stop this process's listener (tests, and settings changes); the next lookup starts a new one."""
+    global _listener
+    with _listener_lock:
+        if _listener is not None and _listener.is_alive():
+            _listener.stop()
+        _listener = None
+        memo.distrust()
+
+
+def _apply(message: str) -> None:
+    kind, _, payload = message.partition(":")
+    if kind == "h":
+        memo.drop_hashes([bytes.fromhex(h) for h in payload.split(",") if h])
+    elif kind == "u":
+        memo.drop_user(int(payload))
+
+
+def _revoke_everywhere(message: str) -> None:
+    """Drop now in this process; tell the others once the deleting transaction has committed."""
+    _apply(message)
+    if settings.REDIS_URL:
+        transaction.on_commit(lambda: _publish(message))
+
+
+def _publish(message: str) -> None:
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).publish(channel(), message)
+    except redis.RedisError:
+        logger.error("token revocation could not be published; caches expire within TOKEN_CACHE_SECONDS")
+
+
+@receiver(signals.tokens_revoked)
+def publish_revoked(sender, hashes: list[bytes], **kwargs):
+    if enabled():
+        for start in range(0, len(hashes), 1000):
+            _revoke_everywhere("h:" + ",".join(h.hex() for h in hashes[start : start + 1000]))
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def publish_deactivated(sender, instance, created: bool, **kwargs):
+    if enabled() and not created and not instance.is_active:
+        _revoke_everywhere(f"u:{instance.pk}")
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def publish_deleted(sender, instance, **kwargs):
+    if enabled():
+        _revoke_everywhere(f"u:{instance.pk}")
