@@ -30,6 +30,8 @@ worker: $(VENV)/.installed
 ## bench: benchmarks on gunicorn + PostgreSQL + Redis, driven by wrk (writes bench/RESULTS.md)
 bench: $(VENV)/.installed
 	scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py
 
 clean:

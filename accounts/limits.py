@@ -17,7 +17,7 @@ def start_cooldown(key: str, seconds: int) -> int:
     """Start a cooldown under ``key`` unless one is running; returns the seconds left of a running one."""
     if seconds <= 0:
         return 0
-    until = time.time() + seconds
+    until = math.ceil(time.time()) + seconds  # an int: Redis stores it unpickled, in fewer bytes
     if cache.add(key, until, seconds):
         return 0
     return max(math.ceil((cache.get(key) or until) - time.time()), 1)
@@ -29,7 +29,7 @@ def count_in_window(name: str, limit: int, window: int = HOUR) -> int:
         return 0
     now = time.time()
     window_id = int(now // window)
-    key = f"limit:{name}:{window_id}"
+    key = f"n:{name}:{window_id}"
     cache.add(key, 0, window + 60)
     try:
         count = cache.incr(key)
@@ -43,4 +43,4 @@ def count_in_window(name: str, limit: int, window: int = HOUR) -> int:
 
 def first_refusal_in_window(name: str, window: int = HOUR) -> bool:
     """True once per window for ``name``: used to log a tripped limit once, not on every refusal."""
-    return cache.add(f"limit-logged:{name}:{int(time.time() // window)}", 1, window + 60)
+    return cache.add(f"n-logged:{name}:{int(time.time() // window)}", 1, window + 60)

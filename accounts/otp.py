@@ -1,7 +1,8 @@
 """The one-time code's life in the cache: issue, check, consume, attempts, cooldown and quotas.
 
-Per number the cache holds ``otp:<phone>`` = (HMAC of the code, pending name, expiry) and
-``otp-attempts:<phone>``, both with the code's TTL; the code itself is never stored.
+Per number the cache holds ``otp:<phone>`` (a PendingCode: HMAC of the code, expiry, pending name,
+packed into a few dozen bytes) and ``otp-n:<phone>`` (attempts), both with the code's TTL, plus the
+``otp-cd:<phone>`` cooldown; the code itself is never stored.
 """
 
 import hmac
@@ -9,6 +10,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,12 +26,27 @@ from accounts.tasks import send_code_sms
 from cheershare import metrics
 
 logger = logging.getLogger("cheershare.otp")
+DIGEST_SIZE = 16
 
 
 @dataclass(frozen=True)
 class IssuedCode:
     expires_in: int
     resend_in: int
+
+
+class PendingCode(NamedTuple):
+    digest: bytes
+    expires_at: int
+    name: str
+
+    def pack(self) -> bytes:
+        return self.digest + self.expires_at.to_bytes(5, "big") + self.name.encode()
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> "PendingCode":
+        size = DIGEST_SIZE
+        return cls(packed[:size], int.from_bytes(packed[size : size + 5], "big"), packed[size + 5 :].decode())
 
 
 def generate_code(length: int) -> str:
@@ -44,7 +61,7 @@ def request_code(*, phone: str, name: str, client_ip: str, language: str) -> Iss
         _enforce_send_limits(phone, client_ip)
     code = fixed or generate_code(settings.OTP_LENGTH)
     expires_at = int(time.time()) + settings.OTP_TTL
-    cache.set(_state_key(phone), (_digest(phone, code), name, expires_at), settings.OTP_TTL)
+    cache.set(_state_key(phone), PendingCode(_digest(phone, code), expires_at, name).pack(), settings.OTP_TTL)
     cache.set(_attempts_key(phone), 0, settings.OTP_TTL)
     if fixed is None:
         _queue_sms(phone, code, language, expires_at)
@@ -61,17 +78,19 @@ def verify_code(*, phone: str, code: str) -> str:
     Every try reserves an attempt first, so parallel guesses cannot exceed OTP_MAX_ATTEMPTS; the
     winning try deletes the state, and ``cache.delete`` answering True makes exactly one winner.
     """
-    state = cache.get(_state_key(phone))
-    if state is None or state[2] <= time.time():
+    packed = cache.get(_state_key(phone))
+    if packed is None:
         raise OTPExpired()
-    digest, name, _expires_at = state
+    pending = PendingCode.unpack(packed)
+    if pending.expires_at <= time.time():
+        raise OTPExpired()
     try:
         attempt = cache.incr(_attempts_key(phone))
     except ValueError:
         raise OTPExpired() from None
     if attempt > settings.OTP_MAX_ATTEMPTS:
         raise OTPExpired()
-    if not hmac.compare_digest(digest, _digest(phone, code)):
+    if not hmac.compare_digest(pending.digest, _digest(phone, code)):
         attempts_left = settings.OTP_MAX_ATTEMPTS - attempt
         if attempts_left <= 0:
             cache.delete_many([_state_key(phone), _attempts_key(phone)])
@@ -81,7 +100,7 @@ def verify_code(*, phone: str, code: str) -> str:
     if not cache.delete(_state_key(phone)):
         raise OTPExpired()
     cache.delete(_attempts_key(phone))
-    return name
+    return pending.name
 
 
 def test_numbers() -> dict[str, str]:
@@ -93,12 +112,12 @@ def _enforce_send_limits(phone: str, client_ip: str) -> None:
     region = region_of(phone)
     if settings.SMS_ALLOWED_REGIONS and region not in settings.SMS_ALLOWED_REGIONS:
         raise ValidationError({"phone_number": [_("SMS cannot be sent to this country.")]})
-    wait = limits.start_cooldown(f"otp-cooldown:{phone}", settings.OTP_RESEND_COOLDOWN)
+    wait = limits.start_cooldown(_cooldown_key(phone), settings.OTP_RESEND_COOLDOWN)
     if wait:
         raise Cooldown(wait)
     checks = [
-        ("phone", f"otp-phone:{phone}", settings.OTP_MAX_SENDS_PER_HOUR),
-        ("ip", f"otp-ip:{client_ip}", settings.OTP_MAX_SENDS_PER_IP_PER_HOUR),
+        ("phone", f"ph:{phone}", settings.OTP_MAX_SENDS_PER_HOUR),
+        ("ip", f"ip:{client_ip}", settings.OTP_MAX_SENDS_PER_IP_PER_HOUR),
         ("sms_global", "sms-global", settings.SMS_MAX_PER_HOUR),
         ("sms_country", f"sms-country:{region}", settings.SMS_MAX_PER_COUNTRY_PER_HOUR),
     ]
@@ -116,12 +135,13 @@ def _queue_sms(phone: str, code: str, language: str, expires_at: int) -> None:
         send_code_sms.apply_async(args=[phone, seal(code), language, expires_at], expires=expires_at, retry=False)
     except Exception:
         logger.exception("SMS task could not be queued", extra={"phone": mask_phone(phone)})
-        cache.delete_many([_state_key(phone), _attempts_key(phone), f"otp-cooldown:{phone}"])
+        cache.delete_many([_state_key(phone), _attempts_key(phone), _cooldown_key(phone)])
         raise SMSUnavailable() from None
 
 
 def _digest(phone: str, code: str) -> bytes:
-    return salted_hmac("cheershare.otp", f"{phone}:{code}", algorithm="sha256").digest()
+    """HMAC-SHA256 keyed from SECRET_KEY, cut to 128 bits (the code, not the hash, bounds guessing)."""
+    return salted_hmac("cheershare.otp", f"{phone}:{code}", algorithm="sha256").digest()[:DIGEST_SIZE]
 
 
 def _state_key(phone: str) -> str:
@@ -129,4 +149,8 @@ def _state_key(phone: str) -> str:
 
 
 def _attempts_key(phone: str) -> str:
-    return f"otp-attempts:{phone}"
+    return f"otp-n:{phone}"
+
+
+def _cooldown_key(phone: str) -> str:
+    return f"otp-cd:{phone}"

@@ -3,7 +3,6 @@
 import unicodedata
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -64,10 +63,13 @@ class VerifyInput(serializers.Serializer):
         return "".join(char for char in value if unicodedata.category(char) not in {"Cc", "Cs"}).strip()[:100]
 
 
-class UserOutput(serializers.ModelSerializer):
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "name", "phone_number", "created_at"]
+class UserOutput(serializers.Serializer):
+    """Declared fields, not a ModelSerializer: it is built on every /v1/me and introspection is costly."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    phone_number = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class UserUpdateInput(serializers.Serializer):

@@ -15,8 +15,8 @@ def insert_tokens(user: User, count: int, *, expired: bool, offset: int = 0) -> 
         cursor.execute(
             """INSERT INTO tokens (hash, user_id, scope, expiry, created_at, device_name)
                SELECT sha256(convert_to(i::text, 'UTF8')), %s, 'authentication',
-                      now() + (CASE WHEN %s THEN interval '-1 hour' ELSE interval '1 day' END), now(), ''
-               FROM generate_series(%s, %s) AS i""",
+                      now() + (CASE WHEN %s::boolean THEN interval '-1 hour' ELSE interval '1 day' END), now(), ''
+               FROM generate_series(%s::int, %s::int) AS i""",
             [user.pk, expired, offset + 1, offset + count],
         )
 

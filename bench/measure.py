@@ -1,0 +1,211 @@
+"""The measurements of `make bench`, each returned as a row: metric, value, target, met."""
+
+import tempfile
+import time
+from pathlib import Path
+
+from bench import seed, wrk
+
+SIGNUP_PHONES = "+917%09d"
+
+
+def row(metric: str, value: float, fmt: str = "{:.2f}", target: str = "", met: bool | None = None) -> dict:
+    return {"metric": metric, "value": fmt.format(value), "target": target, "met": met}
+
+
+def ratio_row(metric: str, value: float, minimum: float | None) -> dict:
+    return row(
+        metric, value, target=f">= {minimum}" if minimum else "", met=None if minimum is None else value >= minimum
+    )
+
+
+def bearer(token: str, scheme: str = "Bearer") -> dict:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
+    users = seed.users(sizes["peers"])
+    me_user, filler = users[0], users[1]
+    seed.our_tokens(filler, sizes["small"] - 1)
+    token = seed.bearer_for(me_user)
+    strict = server_class(TOKEN_CACHE_SECONDS="0")
+    cached = server_class(TOKEN_CACHE_SECONDS="300")
+    rows = []
+    try:
+
+        def rate(server, path, headers=None, lua=None):
+            wrk.run(server.url + path, seconds=1, headers=headers, lua=lua)  # warm-up
+            return wrk.run(server.url + path, seconds=seconds, headers=headers, lua=lua)
+
+        floor = rate(strict, "/bench/open")
+        me = rate(strict, "/v1/me", bearer(token))
+        protected = rate(strict, "/v1/protected", bearer(token))
+        rows += [
+            row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
+            ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", me.rps / floor.rps, 0.85),
+            ratio_row(
+                f"strict: GET /v1/protected / floor ({sizes['small']:,} tokens)", protected.rps / floor.rps, 0.85
+            ),
+            row("p50 / p99 latency, floor", 0, f"{floor.p50_ms:.2f} / {floor.p99_ms:.2f} ms"),
+            row("p50 / p99 latency, GET /v1/me", 0, f"{me.p50_ms:.2f} / {me.p99_ms:.2f} ms"),
+            row("p50 / p99 latency, GET /v1/protected", 0, f"{protected.p50_ms:.2f} / {protected.p99_ms:.2f} ms"),
+        ]
+        cached_floor = rate(cached, "/bench/open")
+        cached_me = rate(cached, "/v1/me", bearer(token))
+        cached_protected = rate(cached, "/v1/protected", bearer(token))
+        rows += [
+            ratio_row("cached: GET /v1/me / floor", cached_me.rps / cached_floor.rps, 0.85),
+            ratio_row("cached: GET /v1/protected / floor", cached_protected.rps / cached_floor.rps, 0.85),
+            row("cached: p50 / p99 latency, GET /v1/me", 0, f"{cached_me.p50_ms:.2f} / {cached_me.p99_ms:.2f} ms"),
+        ]
+        rows += queries_per_request(token)
+
+        signup = rate(strict, "/v1/signup", lua=wrk.SIGNUP_LUA)
+        rows.append(ratio_row("POST /v1/signup, code request / floor", signup.rps / floor.rps, None))
+        pairs = seed_codes(sizes["codes"])
+        verify = wrk.run(
+            strict.url + "/v1/signup", seconds=seconds, lua=wrk.VERIFY_LUA % {"pairs": pairs, "threads": 2}
+        )
+        rows.append(ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.rps / floor.rps, None))
+        rows.append(row("verify requests that were not 200 (codes ran out or reused)", verify.errors, "{:.0f}"))
+
+        seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
+        drf_key, knox_token = seed.drf_tokens(users), seed.knox_tokens(users)
+        for name, server in [("strict", strict), ("cached", cached)]:
+            base = rate(server, "/bench/open")
+            ours = rate(server, "/v1/protected", bearer(token))
+            drf = rate(server, "/bench/drf-token", bearer(drf_key, "Token"))
+            knox = rate(server, "/bench/knox", bearer(knox_token, "Token"))
+            rows += [
+                ratio_row(
+                    f"{name}: ours / floor ({sizes['peers']:,} rows per token table)",
+                    ours.rps / base.rps,
+                    0.6 if name == "strict" else 0.85,
+                ),
+                ratio_row(f"{name}: DRF TokenAuthentication / floor", drf.rps / base.rps, None),
+                ratio_row(f"{name}: django-rest-knox / floor", knox.rps / base.rps, None),
+            ]
+
+        seed.our_tokens(filler, sizes["large"] - sizes["peers"], offset=sizes["peers"])
+        floor_large = rate(strict, "/bench/open")
+        me_large = rate(strict, "/v1/me", bearer(token))
+        rows.append(
+            ratio_row(
+                f"GET /v1/me at {sizes['large']:,} tokens vs at {sizes['small']:,} (each over its floor)",
+                (me_large.rps / floor_large.rps) / (me.rps / floor.rps),
+                0.9,
+            )
+        )
+    finally:
+        strict.stop()
+        cached.stop()
+    rows += purge(sizes["purge_expired"], sizes["purge_live"], me_user, filler)
+    rows.append(redis_bytes_per_code())
+    return rows
+
+
+def queries_per_request(token: str) -> list[dict]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from tokens import revocation
+    from tokens.memo import memo
+
+    rows = []
+    for mode, seconds in [("strict", 0), ("cached", 300)]:
+        with override_settings(TOKEN_CACHE_SECONDS=seconds):
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+            if seconds:
+                revocation.ensure_listener()
+                while not memo.trusted:
+                    time.sleep(0.01)
+            for _ in range(5):
+                client.get("/v1/me")
+            with CaptureQueriesContext(connection) as queries:
+                for _ in range(100):
+                    assert client.get("/v1/me").status_code == 200
+            writes = [q for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+            target = "1" if mode == "strict" else "0"
+            rows.append(
+                row(
+                    f"SQL queries per authenticated request ({mode})",
+                    len(queries) / 100,
+                    target=target,
+                    met=len(queries) / 100 <= int(target),
+                )
+            )
+            rows.append(
+                row(f"SQL writes per authenticated request ({mode})", len(writes) / 100, target="0", met=not writes)
+            )
+    return rows
+
+
+def seed_codes(count: int) -> str:
+    """Pending codes for ``count`` fresh numbers, requested through the service; returns a pairs file."""
+    from accounts import otp, sms
+
+    sms.outbox.clear()
+    lines = []
+    for i in range(count):
+        phone = SIGNUP_PHONES % (500_000_000 + i)
+        otp.request_code(
+            phone=phone, name="Bench", client_ip=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", language="en"
+        )
+        lines.append(f"{phone} {sms.outbox[-1]['body'].split('password is ')[1][:6]}")
+    path = Path(tempfile.mkstemp(suffix=".pairs")[1])
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def purge(expired: int, live: int, owner, filler) -> list[dict]:
+    from django.db import connection
+
+    from tokens.models import Token
+    from tokens.purge import purge_expired_tokens
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE tokens")
+    seed.our_tokens(filler, expired, expired=True)
+    seed.our_tokens(owner, live)
+    durations = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(timed):
+        deleted = purge_expired_tokens()
+    total = time.perf_counter() - started
+    kept = Token.objects.count()
+    return [
+        row(f"purge {expired:,} expired beside {live:,} live: total seconds", total, "{:.1f} s"),
+        row("purge: longest single statement", max(durations), "{:.3f} s", target="<= 1 s", met=max(durations) <= 1),
+        row(
+            "purge: deleted / live kept",
+            0,
+            f"{deleted:,} / {kept:,}",
+            target=f"{expired:,} / {live:,}",
+            met=deleted == expired and kept == live,
+        ),
+    ]
+
+
+def redis_bytes_per_code() -> dict:
+    from django.core.cache import cache
+
+    from accounts import otp
+
+    phone = "+919999999999"
+    before = set(cache.client.get_client().keys("*"))
+    otp.request_code(phone=phone, name="Asha Rao", client_ip="192.0.2.1", language="en")
+    client = cache.client.get_client()
+    created = [key for key in set(client.keys("*")) - before if phone.encode() in key]
+    total = sum(client.memory_usage(key) for key in created)
+    return row(
+        f"Redis bytes per pending code ({len(created)} keys)", total, "{:.0f} B", target="<= 400", met=total <= 400
+    )

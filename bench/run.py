@@ -1,0 +1,116 @@
+#!/usr/bin/env python
+"""`make bench`: gunicorn (2 workers, gunicorn.conf.py) on PostgreSQL + Redis, driven by wrk.
+
+Every figure is a ratio taken in this one run; the table and the machine go to bench/RESULTS.md.
+`--seconds` sets each wrk run's length (default 10; `--seconds 1 --scale 0.01` is a smoke run).
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE = "cheershare_bench"
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "0",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+    "REDIS_URL": "redis://127.0.0.1:6379/12",
+    "CACHE_KEY_PREFIX": f"bench-{os.getpid()}",
+    "SMS_BACKEND": "locmem",
+    "OTP_MAX_SENDS_PER_IP_PER_HOUR": "1000000000",
+    "METRICS_ENABLED": "0",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+os.environ.pop("CELERY_BROKER_URL", None)
+
+import django  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database() -> None:
+    for command in (["dropdb", "--if-exists", DATABASE], ["createdb", DATABASE]):
+        subprocess.run([*command, "-U", "postgres", "-h", "127.0.0.1"], check=True)
+
+
+class Server:
+    def __init__(self, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                "2",
+                "cheershare.wsgi",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the table sizes (smoke runs)")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
+    args = parser.parse_args()
+    sizes = {
+        k: max(int(v * args.scale), 10)
+        for k, v in {
+            "small": 1_000,
+            "peers": 10_000,
+            "large": 1_000_000,
+            "purge_expired": 1_000_000,
+            "purge_live": 100_000,
+            "codes": 8_000,
+        }.items()
+    }
+
+    recreate_database()
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import measure, report
+
+    call_command("migrate", verbosity=0)
+    rows = measure.run_all(Server, args.seconds, sizes)
+    text = report.render(rows, sizes, args.seconds)
+    print(text)
+    Path(args.output).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from bench.views import DRFTokenView, KnoxView, OpenView
+from cheershare.urls import urlpatterns as product_urlpatterns
+
+urlpatterns = [
+    path("bench/open", OpenView.as_view()),
+    path("bench/drf-token", DRFTokenView.as_view()),
+    path("bench/knox", KnoxView.as_view()),
+    *product_urlpatterns,
+]

@@ -1,0 +1,84 @@
+"""Drive a URL with wrk and read its report: requests/s, p50/p99 latency, non-2xx count."""
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SIGNUP_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local counter = 0
+local id = 0
+local threads = {}
+function setup(thread) thread:set("id", #threads); table.insert(threads, thread) end
+function init(args) id = wrk.thread:get("id") end
+function request()
+  counter = counter + 1
+  local phone = string.format("+919%09d", id * 100000000 + counter)
+  return wrk.format(nil, nil, nil, '{"name": "Bench", "phone_number": "' .. phone .. '"}')
+end
+"""
+
+VERIFY_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local pairs_ = {}
+local index = 0
+local step = 1
+local threads = {}
+function setup(thread) thread:set("id", #threads); table.insert(threads, thread) end
+function init(args)
+  for line in io.lines("%(pairs)s") do table.insert(pairs_, line) end
+  index = wrk.thread:get("id")
+  step = %(threads)d
+end
+function request()
+  index = index + step
+  local line = pairs_[(index %% #pairs_) + 1]
+  local phone, code = line:match("(%%S+) (%%S+)")
+  return wrk.format(nil, nil, nil, '{"phone_number": "' .. phone .. '", "otp": "' .. code .. '"}')
+end
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run(
+    url: str,
+    *,
+    seconds: float,
+    connections: int = 8,
+    threads: int = 2,
+    headers: dict | None = None,
+    lua: str | None = None,
+) -> Result:
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(int(seconds), 1)}s", "--latency"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua or "")
+    if lua:
+        args += ["-s", script.name]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    Path(script.name).unlink()
+    matches = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
+    latency = {percentile: _ms(value, unit) for percentile, value, unit in matches}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Result(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50_ms=latency["50"],
+        p99_ms=latency["99"],
+        errors=int(errors.group(1)) if errors else 0,
+    )
