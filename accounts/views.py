@@ -15,9 +15,9 @@ from accounts.serializers import (
     CodeSentOutput,
     SignedInOutput,
     UserEnvelopeOutput,
-    UserOutput,
     UserUpdateInput,
     VerifyInput,
+    user_data,
 )
 from accounts.signin import sign_in
 from cheershare.schema import error_responses
@@ -63,7 +63,7 @@ class SignupView(APIView):
                 "success": True,
                 "message": _("User registered successfully") if result.created else _("User logged in successfully"),
                 "created": result.created,
-                "data": UserOutput(result.user).data,
+                "data": user_data(result.user),
                 "token": result.plaintext,
                 "expiry": result.token.expiry.isoformat(),
             }
@@ -73,14 +73,14 @@ class SignupView(APIView):
 class MeView(APIView):
     @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401)})
     def get(self, request):
-        return Response({"success": True, "data": UserOutput(request.user).data})
+        return Response({"success": True, "data": user_data(request.user)})
 
     @extend_schema(request=UserUpdateInput, responses={200: UserEnvelopeOutput, **error_responses(400, 401)})
     def patch(self, request):
         data = _validated(UserUpdateInput, request.data)
         request.user.name = data["name"]
         request.user.save(update_fields=["name"])
-        return Response({"success": True, "data": UserOutput(request.user).data})
+        return Response({"success": True, "data": user_data(request.user)})
 
 
 class ProtectedView(APIView):
