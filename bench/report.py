@@ -3,6 +3,9 @@
 import datetime
 import os
 import platform
+from pathlib import Path
+
+NOTES = Path(__file__).with_name("NOTES.md")
 
 
 def machine() -> str:
@@ -28,4 +31,4 @@ def render(rows: list[dict], sizes: dict, seconds: float) -> str:
     for r in rows:
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(f"| {r['metric']} | {r['value']} | {r['target']} | {met} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + NOTES.read_text()
