@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 import redis
 from django.conf import settings
@@ -48,6 +50,40 @@ def twilio_settings(settings, fake_twilio):
     settings.TWILIO_API_BASE_URL = fake_twilio.url
     settings.SMS_RETRY_BACKOFF = 0
     return settings
+
+
+@pytest.fixture
+def user(db):
+    from accounts.models import User
+
+    return User.objects.create_user(PHONE, "Asha")
+
+
+def auth(plaintext: str) -> dict:
+    """Test-client keyword arguments for ``Authorization: Bearer <plaintext>``."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+
+
+def run_concurrently(count: int, work) -> list:
+    """Run ``work()`` in ``count`` threads released together; returns their results."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(work())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def request_code(api, phone=PHONE, name="Asha", **headers):

@@ -37,6 +37,22 @@ def test_non_json_body_is_415(api, content_type):
     assert_envelope(response, 415, "unsupported_media_type")
 
 
+def test_non_json_body_is_415_even_where_the_view_reads_no_body(api, user):
+    from tokens.models import Token
+
+    _token, plaintext = Token.objects.issue(user=user)
+    response = api.post(
+        "/v1/logout", b"a=1", content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=f"Bearer {plaintext}"
+    )
+    assert_envelope(response, 415, "unsupported_media_type")
+    assert api.post("/v1/logout", HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code == 200
+
+
+def test_json_with_charset_is_accepted(api, sms_outbox):
+    body = b'{"name": "Asha", "phone_number": "+919876543210"}'
+    assert api.post("/v1/signup", body, content_type="application/json; charset=utf-8").status_code == 200
+
+
 def test_unknown_route_is_404_for_any_method(api):
     assert_envelope(api.get("/nope"), 404, "not_found")
     assert_envelope(api.post("/v1/nope", {}, format="json"), 404, "not_found")

@@ -3,7 +3,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import User
-from tests.conftest import PHONE
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +18,6 @@ def insert_tokens(user: User, count: int, *, expired: bool, offset: int = 0) -> 
                FROM generate_series(%s::int, %s::int) AS i""",
             [user.pk, expired, offset + 1, offset + count],
         )
-
-
-@pytest.fixture
-def user():
-    return User.objects.create_user(PHONE, "Asha")
 
 
 def test_purge_of_100000_expired_tokens_keeps_every_live_one(user, capsys):

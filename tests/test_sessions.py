@@ -1,19 +1,10 @@
 import pytest
 
 from accounts.models import User
-from tests.conftest import PHONE
+from tests.conftest import auth
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user():
-    return User.objects.create_user(PHONE, "Asha")
-
-
-def auth(plaintext: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
 
 
 def test_logout_revokes_only_the_token_used(api, user):

@@ -1,5 +1,3 @@
-import threading
-
 import pytest
 from django.core.cache import cache
 from freezegun import freeze_time
@@ -7,7 +5,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.otp import PendingCode
-from tests.conftest import PHONE, last_code, request_code, verify
+from tests.conftest import PHONE, last_code, request_code, run_concurrently, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -170,45 +168,20 @@ def test_sixteen_concurrent_right_codes_give_exactly_one_success(sms_outbox, set
     settings.OTP_MAX_ATTEMPTS = 16
     request_code(APIClient())
     code = last_code(sms_outbox)
-    barrier = threading.Barrier(16)
-    statuses = []
 
     def attempt():
-        client = APIClient()
-        barrier.wait()
-        response = verify(client, code)
-        statuses.append((response.status_code, response.json().get("code")))
-        from django.db import connection
+        response = verify(APIClient(), code)
+        return response.status_code, response.json().get("code")
 
-        connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses, key=str).count((200, None)) == 1
+    statuses = run_concurrently(16, attempt)
+    assert statuses.count((200, None)) == 1
     assert statuses.count((401, "otp_expired")) == 15
     assert User.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_sign_ins_create_one_user():
-    barrier = threading.Barrier(8)
-    results = []
-
-    def create():
-        barrier.wait()
-        results.append(User.objects.get_or_create_for_phone(phone_number=PHONE, name="Asha"))
-        from django.db import connection
-
-        connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(8, lambda: User.objects.get_or_create_for_phone(phone_number=PHONE, name="Asha"))
     assert User.objects.count() == 1
     assert sum(created for _user, created in results) == 1
     assert {user.pk for user, _created in results} == {User.objects.get().pk}

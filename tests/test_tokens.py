@@ -9,19 +9,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import User
-from tests.conftest import PHONE, sign_in
+from tests.conftest import PHONE, auth, sign_in
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user():
-    return User.objects.create_user(PHONE, "Asha")
-
-
-def bearer(token: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def test_token_is_26_base32_chars_stored_only_as_sha256(user):
@@ -38,8 +29,8 @@ def test_token_is_26_base32_chars_stored_only_as_sha256(user):
 
 def test_signed_in_token_resolves_on_protected_routes(api, sms_outbox):
     token = sign_in(api, sms_outbox)
-    assert api.get("/v1/protected", **bearer(token)).json() == {"data": "Protected"}
-    assert api.get("/protected", **bearer(token)).json() == {"data": "Protected"}
+    assert api.get("/v1/protected", **auth(token)).json() == {"data": "Protected"}
+    assert api.get("/protected", **auth(token)).json() == {"data": "Protected"}
     me = api.get("/v1/me", HTTP_AUTHORIZATION=f"bEaReR {token}").json()
     assert me["success"] is True and me["data"]["phone_number"] == PHONE
 
@@ -75,18 +66,18 @@ def test_malformed_or_unknown_token_is_token_invalid(api, user, header):
 def test_expired_token_is_refused(api, user):
     _token, plaintext = Token.objects.issue(user=user)
     with freeze_time(timezone.now() + timedelta(seconds=172801)):
-        assert api.get("/v1/me", **bearer(plaintext)).json()["code"] == "token_invalid"
+        assert api.get("/v1/me", **auth(plaintext)).json()["code"] == "token_invalid"
 
 
 def test_inactive_user_token_is_refused(api, user):
     _token, plaintext = Token.objects.issue(user=user)
     User.objects.filter(pk=user.pk).update(is_active=False)
-    assert api.get("/v1/me", **bearer(plaintext)).json()["code"] == "token_invalid"
+    assert api.get("/v1/me", **auth(plaintext)).json()["code"] == "token_invalid"
 
 
 def test_other_scope_does_not_authenticate(api, user):
     _token, plaintext = Token.objects.issue(user=user, scope="password_reset")
-    assert api.get("/v1/me", **bearer(plaintext)).status_code == 401
+    assert api.get("/v1/me", **auth(plaintext)).status_code == 401
 
 
 def test_deleting_user_deletes_tokens(user):
@@ -97,23 +88,23 @@ def test_deleting_user_deletes_tokens(user):
 
 def test_patch_me_updates_name(api, user):
     _token, plaintext = Token.objects.issue(user=user)
-    response = api.patch("/v1/me", {"name": "  Asha Rao "}, format="json", **bearer(plaintext))
+    response = api.patch("/v1/me", {"name": "  Asha Rao "}, format="json", **auth(plaintext))
     assert response.status_code == 200 and response.json()["data"]["name"] == "Asha Rao"
-    bad = api.patch("/v1/me", {"name": "\x00"}, format="json", **bearer(plaintext))
+    bad = api.patch("/v1/me", {"name": "\x00"}, format="json", **auth(plaintext))
     assert bad.status_code == 400 and "name" in bad.json()["fields"]
 
 
 def test_authenticated_request_is_one_query_and_last_used_written_at_most_once_a_minute(api, user):
     token, plaintext = Token.objects.issue(user=user)
     with freeze_time() as clock:
-        api.get("/v1/protected", **bearer(plaintext))
+        api.get("/v1/protected", **auth(plaintext))
         first_use = Token.objects.get(pk=token.pk).last_used_at
         assert first_use is not None
         clock.tick(30)
         with CaptureQueriesContext(connection) as queries:
-            assert api.get("/v1/protected", **bearer(plaintext)).status_code == 200
+            assert api.get("/v1/protected", **auth(plaintext)).status_code == 200
         assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT")
         assert "ORDER BY" not in queries[0]["sql"]
         clock.tick(31)
-        api.get("/v1/protected", **bearer(plaintext))
+        api.get("/v1/protected", **auth(plaintext))
         assert Token.objects.get(pk=token.pk).last_used_at > first_use
