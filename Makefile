@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint bench worker clean
+.PHONY: run test lint bench bench-smoke worker clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -33,6 +33,12 @@ bench: $(VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py
+
+## bench-smoke: seconds-long run that keeps the benchmark working (CI); writes nothing in the tree
+bench-smoke: $(VENV)/.installed
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PIP) install -q -r bench/requirements.txt
+	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md
 
 clean:
 	rm -rf $(VENV) db.sqlite3
