@@ -10,6 +10,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.conf import settings
@@ -132,7 +133,11 @@ def _enforce_send_limits(phone: str, client_ip: str) -> None:
 
 def _queue_sms(phone: str, code: str, language: str, expires_at: int) -> None:
     try:
-        send_code_sms.apply_async(args=[phone, seal(code), language, expires_at], expires=expires_at, retry=False)
+        send_code_sms.apply_async(
+            args=[phone, seal(code), language, expires_at],
+            expires=datetime.fromtimestamp(expires_at, tz=UTC),  # a worker discards it unrun after that
+            retry=False,
+        )
     except Exception:
         logger.exception("SMS task could not be queued", extra={"phone": mask_phone(phone)})
         cache.delete_many([_state_key(phone), _attempts_key(phone), _cooldown_key(phone)])

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from accounts.sealing import unseal
 from tests.conftest import PHONE
 from tests.live import request
 
@@ -48,3 +49,25 @@ def test_closed_broker_port_gives_503_within_3_seconds_and_no_code_is_kept(start
     assert status == 401 and body["code"] == "otp_expired"
     status, body, _ = request(server.url + "/readyz")
     assert status == 503 and body["checks"]["broker"].startswith("unavailable")
+
+
+def test_queued_message_expires_with_its_code_and_holds_no_plain_code(start_gunicorn, live_env, settings):
+    import base64
+    import datetime
+    import json
+
+    import redis
+
+    server = start_gunicorn(OTP_TTL="120")
+    assert request(server.url + "/v1/signup", {"name": "Asha", "phone_number": PHONE})[0] == 200
+    broker = redis.Redis.from_url(live_env["CELERY_BROKER_URL"])
+    [raw] = broker.lrange(live_env["CELERY_TASK_DEFAULT_QUEUE"], 0, -1)
+    message = json.loads(raw)
+    expires = datetime.datetime.fromisoformat(message["headers"]["expires"])
+    left = (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
+    assert 100 < left <= 120
+    phone, sealed, _language, _expires_at = json.loads(base64.b64decode(message["body"]))[0]
+    settings.SECRET_KEY = live_env["SECRET_KEY"]
+    code = unseal(sealed, max_age=120)
+    assert phone == PHONE and re.fullmatch(r"\d{6}", code)
+    assert code not in sealed  # the other arguments are the number, the language and the expiry
