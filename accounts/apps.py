@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from accounts import audit  # noqa: F401  (connects the audit log receivers)
+        from accounts import audit, checks  # noqa: F401  (connect the audit receivers, register checks)

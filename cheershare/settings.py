@@ -212,7 +212,9 @@ OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_COOLDOWN = env_int("OTP_RESEND_COOLDOWN", 60)
 OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5)
 OTP_MAX_SENDS_PER_IP_PER_HOUR = env_int("OTP_MAX_SENDS_PER_IP_PER_HOUR", 30)
-OTP_TEST_NUMBERS = dict(item.split(":", 1) for item in env_list("OTP_TEST_NUMBERS"))
+OTP_TEST_NUMBERS = dict(item.partition(":")[::2] for item in env_list("OTP_TEST_NUMBERS"))
+if any(not code for code in OTP_TEST_NUMBERS.values()):
+    raise ImproperlyConfigured("OTP_TEST_NUMBERS entries read number:code, e.g. +919000000000:123456.")
 OTP_TEST_NUMBERS_IN_PRODUCTION = env_bool("OTP_TEST_NUMBERS_IN_PRODUCTION", False)
 
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "IN").upper()

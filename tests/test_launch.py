@@ -33,6 +33,14 @@ def test_test_number_accepts_national_form_in_setting(api, sms_outbox, settings)
     assert verify(api, "654321", phone=REVIEWER).status_code == 200
 
 
+@pytest.mark.parametrize("numbers, error", [({"12": "123456"}, "accounts.E001"), ({REVIEWER: "12"}, "accounts.E002")])
+def test_malformed_test_numbers_fail_the_system_check(settings, numbers, error):
+    from accounts.checks import check_test_numbers
+
+    settings.OTP_TEST_NUMBERS = numbers
+    assert [e.id for e in check_test_numbers(None)] == [error]
+
+
 def test_test_number_skips_send_limits_but_not_attempt_limit(api, sms_outbox, reviewer):
     reviewer.OTP_MAX_SENDS_PER_HOUR = 1
     reviewer.OTP_MAX_ATTEMPTS = 2
