@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATABASE = "cheershare_bench"
+DATABASE = f"cheershare_bench_{os.getpid()}"
 ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DEBUG": "0",
@@ -44,8 +44,12 @@ def free_port() -> int:
 
 
 def recreate_database() -> None:
-    for command in (["dropdb", "--if-exists", DATABASE], ["createdb", DATABASE]):
-        subprocess.run([*command, "-U", "postgres", "-h", "127.0.0.1"], check=True)
+    drop_database()
+    subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
+
+
+def drop_database() -> None:
+    subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
 
 
 class Server:
@@ -106,7 +110,13 @@ def main() -> None:
     from bench import measure, report
 
     call_command("migrate", verbosity=0)
-    rows = measure.run_all(Server, args.seconds, sizes)
+    try:
+        rows = measure.run_all(Server, args.seconds, sizes)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database()
     text = report.render(rows, sizes, args.seconds)
     print(text)
     Path(args.output).write_text(text)
