@@ -71,11 +71,13 @@ class SignupView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401)})
+    @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401, 503)})
     def get(self, request):
         return Response({"success": True, "data": user_data(request.user)})
 
-    @extend_schema(request=UserUpdateInput, responses={200: UserEnvelopeOutput, **error_responses(400, 401)})
+    @extend_schema(
+        request=UserUpdateInput, responses={200: UserEnvelopeOutput, **error_responses(400, 401, 413, 415, 503)}
+    )
     def patch(self, request):
         data = _validated(UserUpdateInput, request.data)
         request.user.name = data["name"]
@@ -85,7 +87,7 @@ class MeView(APIView):
 
 class ProtectedView(APIView):
     @extend_schema(
-        responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401)}
+        responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401, 503)}
     )
     def get(self, request):
         return Response({"data": "Protected"})

@@ -123,7 +123,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(start_gunicor
         "run",
         server.url + "/api/schema/?format=json",
         "--checks",
-        "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance",
         "--max-examples",
         "25",
         "--seed",

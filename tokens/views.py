@@ -24,7 +24,7 @@ class SessionOutput(serializers.ModelSerializer):
 
 
 class LogoutView(APIView):
-    @extend_schema(request=None, responses={200: Success, **error_responses(401)})
+    @extend_schema(request=None, responses={200: Success, **error_responses(401, 413, 415, 503)})
     def post(self, request):
         Token.objects.filter(pk=request.auth.pk).revoke()
         return Response({"success": True})
@@ -37,7 +37,7 @@ class LogoutAllView(APIView):
             200: inline_serializer(
                 "Revoked", {"success": serializers.BooleanField(), "revoked": serializers.IntegerField()}
             ),
-            **error_responses(401),
+            **error_responses(401, 413, 415, 503),
         },
     )
     def post(self, request):
@@ -51,7 +51,7 @@ class SessionListView(APIView):
             200: inline_serializer(
                 "Sessions", {"success": serializers.BooleanField(), "data": SessionOutput(many=True)}
             ),
-            **error_responses(401),
+            **error_responses(401, 503),
         }
     )
     def get(self, request):
@@ -61,7 +61,7 @@ class SessionListView(APIView):
 
 
 class SessionDetailView(APIView):
-    @extend_schema(responses={200: Success, **error_responses(401, 404)})
+    @extend_schema(responses={200: Success, **error_responses(401, 404, 503)})
     def delete(self, request, pk: int):
         token = get_object_or_404(Token.objects.live(), pk=pk, user=request.user, scope=AUTHENTICATION)
         Token.objects.filter(pk=token.pk).revoke()
