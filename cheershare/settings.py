@@ -86,12 +86,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    server_side_binding = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 2),
         # Server-side binding lets psycopg prepare repeated statements (the token lookup above all);
         # set DATABASE_SERVER_SIDE_BINDING=0 behind a transaction-pooling PgBouncer.
-        server_side_binding=env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-        prepare_threshold=5 if env_bool("DATABASE_SERVER_SIDE_BINDING", True) else None,
+        server_side_binding=server_side_binding,
+        prepare_threshold=5 if server_side_binding else None,
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -1,7 +1,6 @@
 """Admin for tokens: inspect and revoke; never a plaintext, never a token of a chosen value."""
 
 from django.contrib import admin
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tokens.models import Token
@@ -39,7 +38,7 @@ class TokenAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("live"), boolean=True)
     def live(self, token: Token) -> bool:
-        return token.expiry > timezone.now()
+        return token.is_live
 
     @admin.action(description=_("Revoke selected tokens"))
     def revoke_selected(self, request, queryset):

@@ -64,12 +64,10 @@ class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
         signals.token_issued.send(sender=self.model, token=token)
         return token, plaintext
 
-    def resolve(self, plaintext: str, *, scope: str = AUTHENTICATION) -> "Token | None":
-        """The live token of an active user for ``plaintext``, or None."""
-        return self.resolve_hash(hash_token(plaintext), scope=scope) if is_well_formed(plaintext) else None
-
     def resolve_hash(self, digest: bytes, *, scope: str = AUTHENTICATION) -> "Token | None":
-        """One indexed query by hash, only the columns a request needs, no ORDER BY.
+        """The live token of an active user whose SHA-256 is ``digest``, or None.
+
+        One indexed query by hash, only the columns a request needs, no ORDER BY.
 
         Written as SQL because compiling the equivalent queryset costs more than the database
         round trip (see bench/RESULTS.md); rows are turned into models with ``from_db``.
