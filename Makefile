@@ -2,7 +2,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint bench bench-smoke worker clean
+ADDR ?= 127.0.0.1:8000
+
+.PHONY: run test test-services test-defaults lint bench bench-smoke worker clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -13,12 +15,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 ## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $(ADDR)
 
-## test: the whole suite on the local PostgreSQL and Redis (started if down)
-test: $(VENV)/.installed
+## test: the whole suite on both stacks: the local PostgreSQL and Redis (started if down), then
+## the `make run` defaults (SQLite, in-process cache, eager Celery, console SMS)
+test: test-services test-defaults
+
+test-services: $(VENV)/.installed
 	scripts/ensure-services
-	$(PY) -m pytest
+	TEST_STACK=services $(PY) -m pytest
+
+test-defaults: $(VENV)/.installed
+	TEST_STACK=defaults $(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -5,4 +5,8 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from accounts import audit, checks  # noqa: F401  (connect the audit receivers, register checks)
+        from accounts import audit  # noqa: F401  (connects the audit receivers)
+        from accounts.app_settings import app_settings
+
+        app_settings.register_check()
+        app_settings.enforce()

@@ -8,7 +8,7 @@ from accounts import signals
 from accounts.phone import mask_phone
 from tokens import signals as token_signals
 
-logger = logging.getLogger("cheershare.audit")
+logger = logging.getLogger(__name__)
 
 
 def _log(event: str, level: int = logging.INFO, phone: str | None = None, **fields) -> None:

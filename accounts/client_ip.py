@@ -1,21 +1,14 @@
-"""The client's address, trusting exactly TRUSTED_PROXY_COUNT proxies' ``X-Forwarded-For``."""
+"""The client's address: DRF's ``get_ident`` (which trusts ``NUM_PROXIES`` = TRUSTED_PROXY_COUNT hops
+of ``X-Forwarded-For``), kept only if it is an IP address, else ``REMOTE_ADDR``."""
 
 import ipaddress
 
-from django.conf import settings
+from rest_framework.throttling import BaseThrottle
 
 
 def client_ip(request) -> str:
-    """With 0 trusted proxies, REMOTE_ADDR (the header is ignored); with N, the Nth hop from the right."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    count = settings.TRUSTED_PROXY_COUNT
-    if count <= 0:
-        return remote
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    if not hops:
-        return remote
-    candidate = hops[-count] if len(hops) >= count else hops[0]
+    ident = BaseThrottle().get_ident(request)
     try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(ident))
     except ValueError:
-        return remote
+        return request.META.get("REMOTE_ADDR", "")

@@ -1,50 +1,45 @@
-"""Errors the sign-in services raise, in DRF's manner; the exception handler renders the envelope."""
-
-from django.utils.translation import gettext_lazy as _
-from rest_framework import status
-from rest_framework.exceptions import APIException
+"""What can go wrong in sign-in, as the services raise it (no HTTP here: accounts.api_errors maps it)."""
 
 
-class OTPInvalid(APIException):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = _("Invalid or expired OTP")
-    default_code = "otp_invalid"
+class SignInError(Exception):
+    """Base of the sign-in services' errors; ``code`` is the stable machine code of API.md."""
+
+    code = "sign_in_error"
+
+
+class OTPInvalid(SignInError):
+    code = "otp_invalid"
 
     def __init__(self, attempts_left: int):
-        super().__init__()
-        self.extra = {"attempts_left": attempts_left}
+        super().__init__(attempts_left)
+        self.attempts_left = attempts_left
 
 
-class OTPExpired(APIException):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = _("Invalid or expired OTP")
-    default_code = "otp_expired"
+class OTPExpired(SignInError):
+    code = "otp_expired"
 
 
-class RateLimited(APIException):
-    """A 429 with ``Retry-After``; ``wait`` is in seconds (DRF's handler sets the header from it)."""
+class RateLimited(SignInError):
+    """A limit refused the request; ``wait`` is the seconds until it would be accepted."""
 
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = _("Too many requests, please retry later.")
-    default_code = "throttled"
+    code = "throttled"
 
-    def __init__(self, wait: int, detail=None, code=None):
-        super().__init__(detail, code)
+    def __init__(self, wait: float):
+        super().__init__(wait)
         self.wait = max(int(wait), 1)
 
 
 class Cooldown(RateLimited):
-    default_detail = _("Please wait before requesting another OTP.")
-    default_code = "otp_cooldown"
+    code = "otp_cooldown"
 
 
-class SMSUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("The SMS service is unavailable, please retry shortly.")
-    default_code = "sms_unavailable"
+class RegionNotAllowed(SignInError):
+    code = "invalid"
 
 
-class AccountDisabled(APIException):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = _("This account is disabled.")
-    default_code = "account_disabled"
+class SMSUnavailable(SignInError):
+    code = "sms_unavailable"
+
+
+class AccountDisabled(SignInError):
+    code = "account_disabled"

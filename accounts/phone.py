@@ -1,9 +1,10 @@
 """Phone numbers: parse what a person typed (E.164 or national) and normalize it to E.164."""
 
 import phonenumbers
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from accounts.app_settings import app_settings
 
 MAX_INPUT_LENGTH = 32
 INVALID_MESSAGE = _("Enter a valid phone number, e.g. +919876543210.")
@@ -14,7 +15,7 @@ def normalize_phone(raw: str) -> str:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_INPUT_LENGTH:
         raise ValidationError(INVALID_MESSAGE, code="invalid")
     try:
-        number = phonenumbers.parse(raw.strip(), settings.PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(raw.strip(), app_settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         raise ValidationError(INVALID_MESSAGE, code="invalid") from None
     if not phonenumbers.is_valid_number(number):

@@ -2,17 +2,22 @@
 
 import unicodedata
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.app_settings import app_settings
 from accounts.phone import normalize_phone
 
 
 def reject_control_characters(value: str) -> None:
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
         raise serializers.ValidationError(_("Control characters are not allowed."))
+
+
+def clean_device_name(value: str) -> str:
+    """A device name as stored: control characters dropped, trimmed, at most 100 characters."""
+    return "".join(char for char in value if unicodedata.category(char) not in {"Cc", "Cs"}).strip()[:100]
 
 
 class StrictCharField(serializers.CharField):
@@ -52,15 +57,13 @@ class CodeRequestInput(serializers.Serializer):
 class VerifyInput(serializers.Serializer):
     phone_number = PhoneNumberField()
     otp = StrictCharField(max_length=12)
-    device_name = StrictCharField(required=False, allow_blank=True, max_length=1000)
+    device_name = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
 
     def validate_otp(self, value: str) -> str:
-        if len(value) != settings.OTP_LENGTH or not value.isascii() or not value.isdigit():
-            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": settings.OTP_LENGTH})
+        length = app_settings.OTP_LENGTH
+        if len(value) != length or not value.isascii() or not value.isdigit():
+            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": length})
         return value
-
-    def validate_device_name(self, value: str) -> str:
-        return "".join(char for char in value if unicodedata.category(char) not in {"Cc", "Cs"}).strip()[:100]
 
 
 class UserOutput(serializers.Serializer):

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 
 from accounts import otp, signals
 from accounts.exceptions import AccountDisabled
-from cheershare import metrics
 from tokens.models import Token
 
 
@@ -19,17 +18,11 @@ class SignIn:
 
 
 def sign_in(*, phone: str, code: str, device_name: str) -> SignIn:
-    try:
-        pending_name = otp.verify_code(phone=phone, code=code)
-    except Exception as exc:
-        metrics.VERIFICATIONS.labels(getattr(exc, "default_code", "error")).inc()
-        raise
-    metrics.VERIFICATIONS.labels("success").inc()
+    pending_name = otp.verify_code(phone=phone, code=code)
     user, created = get_user_model().objects.get_or_create_for_phone(phone_number=phone, name=pending_name)
     if not user.is_active:
         raise AccountDisabled()
     if created:
         signals.user_created.send(sender=sign_in, user=user)
     token, plaintext = Token.objects.issue(user=user, device_name=device_name)
-    metrics.TOKENS_ISSUED.inc()
     return SignIn(user=user, created=created, token=token, plaintext=plaintext)

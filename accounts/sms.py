@@ -1,20 +1,19 @@
 """SMS backends, chosen by ``SMS_BACKEND`` like Django's EMAIL_BACKEND: console, locmem, twilio.
 
-A backend's ``send(to, body)`` returns nothing or raises TransientSMSError (worth retrying) or
+A backend's ``send(message)`` returns nothing or raises TransientSMSError (worth retrying) or
 PermanentSMSError (never retried).
 """
 
-import logging
 import sys
+from dataclasses import dataclass
 
 import requests
-from django.conf import settings
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-logger = logging.getLogger("cheershare.sms")
+from accounts.app_settings import app_settings
 
 BACKENDS = {
     "console": "accounts.sms.ConsoleBackend",
@@ -22,7 +21,18 @@ BACKENDS = {
     "twilio": "accounts.sms.TwilioBackend",
 }
 
-outbox: list[dict] = []  # LocmemBackend's sent messages, read by tests
+
+
+@dataclass(frozen=True)
+class Message:
+    """One code's message: the number (E.164), the rendered text, and the code it carries."""
+
+    to: str
+    body: str
+    code: str
+
+
+outbox: list[Message] = []  # LocmemBackend's sent messages, read by tests
 
 
 class SMSError(Exception):
@@ -41,47 +51,49 @@ class PermanentSMSError(SMSError):
 
 
 class BaseSMSBackend:
-    def send(self, to: str, body: str) -> None:
+    def send(self, message: Message) -> None:
         raise NotImplementedError
 
 
 class ConsoleBackend(BaseSMSBackend):
     """Development only (refused when DEBUG=0): writes the message, code included, to stdout."""
 
-    def send(self, to: str, body: str) -> None:
-        sys.stdout.write(f"[dev SMS backend, never used in production] to {to}: {body}\n")
+    def send(self, message: Message) -> None:
+        sys.stdout.write(
+            f"[dev SMS backend, never used in production] to {message.to}: code {message.code} | {message.body}\n"
+        )
         sys.stdout.flush()
 
 
 class LocmemBackend(BaseSMSBackend):
-    def send(self, to: str, body: str) -> None:
-        outbox.append({"to": to, "body": body})
+    def send(self, message: Message) -> None:
+        outbox.append(message)
 
 
 class TwilioBackend(BaseSMSBackend):
     """The official Twilio SDK, with an HTTP timeout and ``TWILIO_API_BASE_URL`` honoured."""
 
     def __init__(self):
-        if settings.TWILIO_API_KEY_SID:
-            username, password = settings.TWILIO_API_KEY_SID, settings.TWILIO_API_KEY_SECRET
+        if app_settings.TWILIO_API_KEY_SID:
+            username, password = app_settings.TWILIO_API_KEY_SID, app_settings.TWILIO_API_KEY_SECRET
         else:
-            username, password = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+            username, password = app_settings.TWILIO_ACCOUNT_SID, app_settings.TWILIO_AUTH_TOKEN
         self.client = Client(
             username,
             password,
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            http_client=TwilioHttpClient(timeout=settings.TWILIO_HTTP_TIMEOUT),
+            account_sid=app_settings.TWILIO_ACCOUNT_SID,
+            http_client=TwilioHttpClient(timeout=app_settings.TWILIO_HTTP_TIMEOUT),
         )
-        self.client.api.base_url = settings.TWILIO_API_BASE_URL
+        self.client.api.base_url = app_settings.TWILIO_API_BASE_URL
 
-    def send(self, to: str, body: str) -> None:
+    def send(self, message: Message) -> None:
         sender = (
-            {"messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}
-            if settings.TWILIO_MESSAGING_SERVICE_SID
-            else {"from_": settings.TWILIO_FROM_NUMBER}
+            {"messaging_service_sid": app_settings.TWILIO_MESSAGING_SERVICE_SID}
+            if app_settings.TWILIO_MESSAGING_SERVICE_SID
+            else {"from_": app_settings.TWILIO_FROM_NUMBER}
         )
         try:
-            self.client.messages.create(to=to, body=body, **sender)
+            self.client.messages.create(to=message.to, body=message.body, **sender)
         except TwilioRestException as exc:
             error = TransientSMSError if exc.status == 429 or exc.status >= 500 else PermanentSMSError
             raise error(f"Twilio answered {exc.status}", status=exc.status, code=exc.code) from None
@@ -92,4 +104,4 @@ class TwilioBackend(BaseSMSBackend):
 
 
 def get_backend() -> BaseSMSBackend:
-    return import_string(BACKENDS.get(settings.SMS_BACKEND, settings.SMS_BACKEND))()
+    return import_string(BACKENDS.get(app_settings.sms_backend, app_settings.sms_backend))()

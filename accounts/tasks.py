@@ -9,40 +9,39 @@ import random
 import time
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from accounts import signals
+from accounts import metrics, signals
+from accounts.app_settings import app_settings
 from accounts.phone import mask_phone
 from accounts.sealing import InvalidToken, unseal
-from accounts.sms import PermanentSMSError, TransientSMSError, get_backend
-from cheershare import metrics
+from accounts.sms import Message, PermanentSMSError, TransientSMSError, get_backend
 
-logger = logging.getLogger("cheershare.sms")
+logger = logging.getLogger(__name__)
 
 
 def render_message(code: str, language: str) -> str:
     with translation.override(language):
-        template = settings.SMS_MESSAGE_TEMPLATE or gettext(
+        template = app_settings.SMS_MESSAGE_TEMPLATE or gettext(
             "Thank you for choosing Cheershare! Your one-time password is {otp}."
         )
         body = template.replace("{otp}", code)
-        if settings.SMS_DO_NOT_SHARE_WARNING:
+        if app_settings.SMS_DO_NOT_SHARE_WARNING:
             body += "\n" + gettext("Do not share this code with anyone.")
     return body
 
 
 def retry_countdown(retries: int) -> float:
     """Exponential backoff from SMS_RETRY_BACKOFF seconds, with up to one base of jitter."""
-    base = settings.SMS_RETRY_BACKOFF
+    base = app_settings.SMS_RETRY_BACKOFF
     return base * 2**retries + random.uniform(0, base)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at: int) -> None:
     try:
-        code = unseal(sealed_code, max_age=settings.OTP_TTL)
+        code = unseal(sealed_code, max_age=app_settings.OTP_TTL)
     except InvalidToken:
         logger.warning("SMS not sent: its code expired or was tampered with", extra={"phone": mask_phone(phone)})
         return
@@ -50,10 +49,10 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
         logger.warning("SMS not sent: its code expired", extra={"phone": mask_phone(phone)})
         return
     try:
-        get_backend().send(phone, render_message(code, language))
+        get_backend().send(Message(to=phone, body=render_message(code, language), code=code))
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
-        if self.request.retries >= settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
+        if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
             _failed(phone, exc, permanent=False)
             return
         logger.warning(
@@ -61,7 +60,7 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
             extra={"phone": mask_phone(phone), "status": exc.status, "retry_in": round(countdown, 1)},
         )
         metrics.SMS_DELIVERIES.labels("retried").inc()
-        raise self.retry(countdown=countdown, max_retries=settings.SMS_MAX_RETRIES) from None
+        raise self.retry(countdown=countdown, max_retries=app_settings.SMS_MAX_RETRIES) from None
     except PermanentSMSError as exc:
         _failed(phone, exc, permanent=True)
         return

@@ -1,7 +1,9 @@
 """/v1/signup (request a code, or verify it), /v1/me and /v1/protected: parse, call one service, answer."""
 
+from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -9,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import otp
+from accounts.api_errors import SignInErrorsMixin
 from accounts.client_ip import client_ip
 from accounts.serializers import (
     CodeRequestInput,
@@ -17,13 +20,18 @@ from accounts.serializers import (
     UserEnvelopeOutput,
     UserUpdateInput,
     VerifyInput,
+    clean_device_name,
     user_data,
 )
 from accounts.signin import sign_in
 from cheershare.schema import error_responses
 
 
-class SignupView(APIView):
+@method_decorator(never_cache, name="dispatch")
+class SignupView(SignInErrorsMixin, APIView):
+    """Public: no authentication runs here, so a client still sending a revoked token can sign in."""
+
+    authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -56,7 +64,7 @@ class SignupView(APIView):
 
     def _verify(self, request):
         data = _validated(VerifyInput, request.data)
-        device_name = data.get("device_name") or request.headers.get("User-Agent", "").strip()[:100]
+        device_name = clean_device_name(data.get("device_name") or request.headers.get("User-Agent", ""))
         result = sign_in(phone=data["phone_number"], code=data["otp"], device_name=device_name)
         return Response(
             {
@@ -70,6 +78,7 @@ class SignupView(APIView):
         )
 
 
+@method_decorator(never_cache, name="dispatch")
 class MeView(APIView):
     @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401, 503)})
     def get(self, request):

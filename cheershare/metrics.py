@@ -1,4 +1,5 @@
-"""Prometheus metrics (prometheus-client): requests by route and status, and product events.
+"""Prometheus metrics (prometheus-client): requests by route and status, and the /metrics view
+(the apps keep their own counters in their ``metrics`` modules; one registry holds them all).
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so every worker's samples are summed.
 """
@@ -25,10 +26,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-CODES_SENT = Counter("cheershare_otp_codes_sent_total", "One-time codes queued for delivery")
-VERIFICATIONS = Counter("cheershare_otp_verifications_total", "Code verifications by outcome", ["outcome"])
-TOKENS_ISSUED = Counter("cheershare_tokens_issued_total", "Bearer tokens issued")
-SMS_DELIVERIES = Counter("cheershare_sms_deliveries_total", "SMS delivery attempts by outcome", ["outcome"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -1,6 +1,5 @@
-"""OpenAPI pieces shared by every view: the error envelope and the bearer security scheme."""
+"""OpenAPI pieces shared by every view: the error envelope and its responses."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -26,11 +25,3 @@ DESCRIPTIONS = {
 
 def error_responses(*statuses: int) -> dict:
     return {status: OpenApiResponse(ErrorEnvelope, description=DESCRIPTIONS[status]) for status in statuses}
-
-
-class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "tokens.authentication.BearerTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A 26-character token from /v1/signup."}

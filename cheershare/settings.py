@@ -10,12 +10,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.app_settings import AccountSettings
+from cheershare.conf import from_environment, parse_bool, parse_list
+from tokens.app_settings import TokenSettings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-cheershare-key-do-not-use-in-production"
 
 
 def env_bool(name: str, default: bool) -> bool:
-    return os.environ.get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+    return parse_bool(os.environ.get(name, "1" if default else "0"))
 
 
 def env_int(name: str, default: int) -> int:
@@ -24,7 +28,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return parse_list(os.environ.get(name, default))
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -148,6 +152,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cheershare.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many X-Forwarded-For hops to trust for the client address (DRF's get_ident).
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -188,44 +194,9 @@ CELERY_BEAT_SCHEDULE = (
     else {}
 )
 
-# SMS delivery.
-TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
-TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
-TWILIO_API_KEY_SID = os.environ.get("TWILIO_API_KEY_SID", "")
-TWILIO_API_KEY_SECRET = os.environ.get("TWILIO_API_KEY_SECRET", "")
-TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
-TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
-TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
-TWILIO_HTTP_TIMEOUT = env_int("TWILIO_HTTP_TIMEOUT", 10)
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio" if TWILIO_ACCOUNT_SID else "console")
-SMS_MESSAGE_TEMPLATE = os.environ.get("SMS_MESSAGE_TEMPLATE", "")
-SMS_DO_NOT_SHARE_WARNING = env_bool("SMS_DO_NOT_SHARE_WARNING", False)
-SMS_MAX_RETRIES = env_int("SMS_MAX_RETRIES", 3)
-SMS_RETRY_BACKOFF = env_int("SMS_RETRY_BACKOFF", 2)
-SMS_MAX_PER_HOUR = env_int("SMS_MAX_PER_HOUR", 0)
-SMS_MAX_PER_COUNTRY_PER_HOUR = env_int("SMS_MAX_PER_COUNTRY_PER_HOUR", 0)
-SMS_ALLOWED_REGIONS = [region.upper() for region in env_list("SMS_ALLOWED_REGIONS")]
-
-# One-time codes.
-OTP_LENGTH = env_int("OTP_LENGTH", 6)
-OTP_TTL = env_int("OTP_TTL", 300)
-OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
-OTP_RESEND_COOLDOWN = env_int("OTP_RESEND_COOLDOWN", 60)
-OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5)
-OTP_MAX_SENDS_PER_IP_PER_HOUR = env_int("OTP_MAX_SENDS_PER_IP_PER_HOUR", 30)
-OTP_TEST_NUMBERS = dict(item.partition(":")[::2] for item in env_list("OTP_TEST_NUMBERS"))
-if any(not code for code in OTP_TEST_NUMBERS.values()):
-    raise ImproperlyConfigured("OTP_TEST_NUMBERS entries read number:code, e.g. +919000000000:123456.")
-OTP_TEST_NUMBERS_IN_PRODUCTION = env_bool("OTP_TEST_NUMBERS_IN_PRODUCTION", False)
-
-PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "IN").upper()
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-
-# Tokens.
-TOKEN_TTL = env_int("TOKEN_TTL", 172800)
-TOKEN_LAST_USED_INTERVAL = env_int("TOKEN_LAST_USED_INTERVAL", 60)
-TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 0)
-TOKEN_CACHE_SIZE = env_int("TOKEN_CACHE_SIZE", 10000)
+# The apps' own knobs (OTP_*, SMS_*, TWILIO_*, TOKEN_*, ...): declared with their defaults in each
+# app's app_settings module; only the ones the environment sets are added here.
+globals().update(from_environment(os.environ, AccountSettings, TokenSettings))
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
@@ -254,10 +225,5 @@ LOGGING = {
     },
 }
 
-if not DEBUG:
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (32+ characters): the development key is refused when DEBUG=0.")
-    if SMS_BACKEND == "console":
-        raise ImproperlyConfigured("SMS_BACKEND=console prints codes to the log and is refused when DEBUG=0.")
-    if OTP_TEST_NUMBERS and not OTP_TEST_NUMBERS_IN_PRODUCTION:
-        raise ImproperlyConfigured("OTP_TEST_NUMBERS is refused when DEBUG=0 unless OTP_TEST_NUMBERS_IN_PRODUCTION=1.")
+if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured("Set SECRET_KEY (32+ characters): the development key is refused when DEBUG=0.")

@@ -1,5 +1,3 @@
-import threading
-
 import pytest
 import redis
 from django.conf import settings
@@ -8,17 +6,42 @@ from rest_framework.test import APIClient
 
 from accounts import sms
 from tests.fakes import FakeTwilio
-from tests.live import CeleryWorker, Gunicorn, base_env
+from tests.helpers import PHONE
+from tests.live import CeleryWorker, Gunicorn, RedisServer, base_env
 
-PHONE = "+919876543210"
+SERVICE_FIXTURES = {"live_env", "own_redis"}  # processes on this run's PostgreSQL database, a redis-server
+
+
+def pytest_collection_modifyitems(config, items):
+    if settings.TEST_STACK == "defaults":
+        skip = pytest.mark.skip(reason="needs the real PostgreSQL and Redis (TEST_STACK=services)")
+        for item in items:
+            if item.get_closest_marker("services") or SERVICE_FIXTURES & set(item.fixturenames):
+                item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {outcome: len(terminalreporter.stats.get(outcome, [])) for outcome in ("passed", "failed", "skipped")}
+    terminalreporter.write_line(
+        f"stack {settings.TEST_STACK} ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}): "
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+    )
 
 
 @pytest.fixture(autouse=True)
 def clean_cache():
     """Each test starts with no OTP state and no counters (only this run's key prefix is touched)."""
-    cache.delete_pattern("*")
+    _clear_cache()
     yield
-    cache.delete_pattern("*")
+    _clear_cache()
+
+
+def _clear_cache():
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
 
 
 @pytest.fixture
@@ -59,52 +82,6 @@ def user(db):
     return User.objects.create_user(PHONE, "Asha")
 
 
-def auth(plaintext: str) -> dict:
-    """Test-client keyword arguments for ``Authorization: Bearer <plaintext>``."""
-    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
-
-
-def run_concurrently(count: int, work) -> list:
-    """Run ``work()`` in ``count`` threads released together; returns their results."""
-    from django.db import connection
-
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run():
-        barrier.wait()
-        try:
-            results.append(work())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def request_code(api, phone=PHONE, name="Asha", **headers):
-    return api.post("/v1/signup", {"name": name, "phone_number": phone}, format="json", **headers)
-
-
-def verify(api, code, phone=PHONE, **extra):
-    return api.post("/v1/signup", {"phone_number": phone, "otp": code, **extra}, format="json")
-
-
-def last_code(outbox) -> str:
-    return outbox[-1]["body"].split("password is ")[1][: settings.OTP_LENGTH]
-
-
-def sign_in(api, outbox, phone=PHONE) -> str:
-    assert request_code(api, phone).status_code == 200
-    response = verify(api, last_code(outbox), phone)
-    assert response.status_code == 200, response.json()
-    return response.json()["token"]
-
-
 @pytest.fixture
 def live_env(transactional_db, fake_twilio, request):
     """Environment for real gunicorn/celery processes on this test's database, cache prefix and queue."""
@@ -127,6 +104,13 @@ def live_env(transactional_db, fake_twilio, request):
     yield env
     broker = redis.Redis.from_url(env["CELERY_BROKER_URL"])
     broker.delete(env["CELERY_TASK_DEFAULT_QUEUE"])  # messages no worker took (tests without a worker)
+
+
+@pytest.fixture
+def own_redis():
+    server = RedisServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

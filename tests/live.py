@@ -114,3 +114,31 @@ def base_env(**overrides: str) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TWILIO_", "OTP_", "SMS_"))}
     env.update({"DJANGO_SETTINGS_MODULE": "cheershare.settings", "PYTHONUNBUFFERED": "1"}, **overrides)
     return env
+
+
+class RedisServer:
+    """A throwaway Redis the test owns, on its own port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self) -> "RedisServer":
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(
+            lambda: (
+                subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n"
+            ),
+            what="redis",
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None

@@ -1,16 +1,25 @@
-"""Test settings: the project's settings on the real PostgreSQL and Redis of this machine.
+"""Test settings, on one of two stacks (``TEST_STACK``):
 
-pytest-django creates (and drops) its own database, named per run; Redis keys carry a per-run prefix
-in database 15 and live tests use per-test broker queues, so parallel runs and a developer's own data
-never meet.
+- ``services`` (default): the real PostgreSQL and Redis of this machine. pytest-django creates (and
+  drops) its own database, named per run; Redis keys carry a per-run prefix in database 15 and live
+  tests use per-test broker queues, so parallel runs and a developer's own data never meet.
+- ``defaults``: exactly what ``make run`` uses (SQLite, the in-process cache, eager Celery, the
+  console SMS backend); tests marked ``services`` are skipped.
 """
 
 import os
 
-os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/cheershare_{os.getpid()}")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
-os.environ.setdefault("SMS_BACKEND", "locmem")
+TEST_STACK = os.environ.get("TEST_STACK", "services")
+if TEST_STACK == "services":
+    os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/cheershare_{os.getpid()}")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+    os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
+    os.environ.setdefault("SMS_BACKEND", "locmem")
+elif TEST_STACK == "defaults":
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SMS_BACKEND", "TOKEN_CACHE_SECONDS"):
+        os.environ.pop(name, None)
+else:
+    raise RuntimeError(f"TEST_STACK={TEST_STACK!r}: use services or defaults")
 
 from cheershare.settings import *  # noqa: E402,F403
 

@@ -9,8 +9,8 @@ from freezegun import freeze_time
 from rest_framework.test import APIRequestFactory
 
 from accounts.client_ip import client_ip
-from accounts.otp import generate_code
-from tests.conftest import PHONE, last_code, request_code, verify
+from accounts.code_store import generate_code
+from tests.helpers import PHONE, last_code, request_code, verify
 
 pytestmark = pytest.mark.django_db
 OTHER = "+919876500001"
@@ -51,7 +51,6 @@ def test_hourly_cap_per_client_address(api, sms_outbox, settings):
 
 def test_forged_forwarded_for_does_not_dodge_the_address_cap(api, sms_outbox, settings):
     settings.OTP_MAX_SENDS_PER_IP_PER_HOUR = 1
-    settings.TRUSTED_PROXY_COUNT = 0
     first = request_code(api, phone=PHONE, HTTP_X_FORWARDED_FOR="198.51.100.1")
     second = request_code(api, phone=OTHER, HTTP_X_FORWARDED_FOR="198.51.100.2")
     assert (first.status_code, second.status_code) == (200, 429)
@@ -70,7 +69,7 @@ def test_forged_forwarded_for_does_not_dodge_the_address_cap(api, sms_outbox, se
     ],
 )
 def test_client_address_honours_trusted_proxy_count(settings, count, forwarded, expected):
-    settings.TRUSTED_PROXY_COUNT = count
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": count}
     request = APIRequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from tests.conftest import PHONE
+from tests.helpers import PHONE
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import User
 from cheershare.logs import JSONFormatter
-from tests.conftest import PHONE, last_code, request_code, verify
+from tests.helpers import PHONE, last_code, request_code, verify
 from tests.live import BIN, request
 from tokens.models import Token
 

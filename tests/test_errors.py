@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import PHONE
+from tests.helpers import PHONE
 
 pytestmark = pytest.mark.django_db
 

@@ -6,46 +6,11 @@ import time
 import pytest
 
 from accounts.models import User
-from tests.conftest import PHONE
-from tests.live import free_port, request, wait_until
+from tests.helpers import PHONE
+from tests.live import request, wait_until
 from tokens.models import Token
 
 pytestmark = pytest.mark.live
-
-
-class RedisServer:
-    """A throwaway Redis the test owns, on its own port."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self) -> "RedisServer":
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until(
-            lambda: (
-                subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n"
-            ),
-            what="redis",
-        )
-        return self
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait()
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis():
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 def timed(call):

@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 
 from accounts import signals
-from tests.conftest import PHONE, last_code, request_code, verify
+from tests.helpers import PHONE, last_code, request_code, verify
 from tokens import signals as token_signals
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def reviewer(settings):
 
 
 def test_test_number_gets_fixed_code_without_sms(api, sms_outbox, reviewer, caplog):
-    caplog.set_level(logging.WARNING, logger="cheershare.otp")
+    caplog.set_level(logging.WARNING, logger="accounts.otp")
     assert request_code(api, phone=REVIEWER).status_code == 200
     assert sms_outbox == []
     assert verify(api, "123456", phone=REVIEWER).status_code == 200
@@ -35,10 +35,12 @@ def test_test_number_accepts_national_form_in_setting(api, sms_outbox, settings)
 
 @pytest.mark.parametrize("numbers, error", [({"12": "123456"}, "accounts.E001"), ({REVIEWER: "12"}, "accounts.E002")])
 def test_malformed_test_numbers_fail_the_system_check(settings, numbers, error):
-    from accounts.checks import check_test_numbers
+    from accounts.app_settings import app_settings
 
     settings.OTP_TEST_NUMBERS = numbers
-    assert [e.id for e in check_test_numbers(None)] == [error]
+    settings.OTP_TEST_NUMBERS_IN_PRODUCTION = True
+    settings.SMS_BACKEND = "locmem"
+    assert [e.id for e in app_settings.system_check(None)] == [error]
 
 
 def test_test_number_skips_send_limits_but_not_attempt_limit(api, sms_outbox, reviewer):
@@ -74,15 +76,15 @@ def test_region_allow_list(api, sms_outbox, settings):
     refused = request_code(api, phone="+12015550123")
     assert refused.status_code == 400 and "phone_number" in refused.json()["fields"]
     assert request_code(api, phone=PHONE).status_code == 200
-    assert [m["to"] for m in sms_outbox] == [PHONE]
+    assert [m.to for m in sms_outbox] == [PHONE]
 
 
 def test_messages_and_sms_follow_accept_language(api, sms_outbox, settings):
     settings.SMS_DO_NOT_SHARE_WARNING = True
     response = request_code(api, HTTP_ACCEPT_LANGUAGE="hi")
     assert response.json()["message"] == "ओटीपी सफलतापूर्वक भेजा गया"
-    code = last_code_hi(sms_outbox)
-    assert sms_outbox[-1]["body"] == (
+    code = last_code(sms_outbox)
+    assert sms_outbox[-1].body == (
         f"Cheershare चुनने के लिए धन्यवाद! आपका वन-टाइम पासवर्ड {code} है।\nयह कोड किसी के साथ साझा न करें।"
     )
     wrong = api.post("/v1/signup", {"phone_number": PHONE, "otp": "99999"}, format="json", HTTP_ACCEPT_LANGUAGE="hi")
@@ -97,24 +99,20 @@ def test_messages_and_sms_follow_accept_language(api, sms_outbox, settings):
     assert english.json()["error"] == "Invalid or expired token."
 
 
-def last_code_hi(outbox) -> str:
-    return outbox[-1]["body"].split("पासवर्ड ")[1][:6]
-
-
 def test_english_sms_carries_do_not_share_line(api, sms_outbox, settings):
     settings.SMS_DO_NOT_SHARE_WARNING = True
     request_code(api)
-    assert sms_outbox[-1]["body"].endswith("\nDo not share this code with anyone.")
+    assert sms_outbox[-1].body.endswith("\nDo not share this code with anyone.")
 
 
 def test_template_setting_stays_the_override_in_every_language(api, sms_outbox, settings):
     settings.SMS_MESSAGE_TEMPLATE = "Code: {otp}"
     request_code(api, HTTP_ACCEPT_LANGUAGE="hi")
-    assert sms_outbox[-1]["body"].startswith("Code: ")
+    assert sms_outbox[-1].body.startswith("Code: ")
 
 
 def test_audit_events_are_signals_and_masked_log_lines(api, sms_outbox, settings, caplog):
-    caplog.set_level(logging.INFO, logger="cheershare.audit")
+    caplog.set_level(logging.INFO, logger="accounts.audit")
     settings.OTP_MAX_ATTEMPTS = 2
     settings.OTP_RESEND_COOLDOWN = 0
     received = []
@@ -146,7 +144,7 @@ def test_audit_events_are_signals_and_masked_log_lines(api, sms_outbox, settings
         for signal in hooks:
             signal.disconnect(hook)
     assert set(received) == set(hooks)
-    events = [r.event for r in caplog.records if r.name == "cheershare.audit"]
+    events = [r.event for r in caplog.records if r.name == "accounts.audit"]
     for event in [
         "code_requested",
         "sms_sent",

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from accounts.sealing import unseal
-from tests.conftest import PHONE
+from tests.helpers import PHONE
 from tests.live import request
 
 pytestmark = pytest.mark.live

@@ -1,7 +1,8 @@
 import pytest
 
 from accounts.models import User
-from tests.conftest import auth
+from tests.helpers import auth
+from tokens import signals
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +65,51 @@ def test_delete_someone_elses_session_is_404(api, user):
 def test_session_routes_need_a_token(api, method, path):
     response = getattr(api, method)(path)
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def revoked_hashes(receiver_calls):
+    return sorted(h for call in receiver_calls for h in call)
+
+
+@pytest.fixture
+def revocations():
+    """Every hash announced as revoked (the audit log and the token cache listen to the same signal)."""
+    heard = []
+
+    def listen(sender, hashes, **kwargs):
+        heard.append(hashes)
+
+    signals.tokens_revoked.connect(listen)
+    yield heard
+    signals.tokens_revoked.disconnect(listen)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        lambda token: token.delete(),
+        lambda token: Token.objects.filter(pk=token.pk).delete(),
+        lambda token: Token.objects.filter(pk=token.pk).revoke(),
+        lambda token: token.user.delete(),
+        lambda token: User.objects.filter(pk=token.user_id).delete(),
+    ],
+    ids=["model", "queryset", "revoke", "user", "user-queryset"],
+)
+def test_every_way_a_token_ends_is_announced(user, revocations, end):
+    token, _plaintext = Token.objects.issue(user=user)
+    end(token)
+    assert not Token.objects.filter(pk=token.pk).exists()
+    assert revoked_hashes(revocations) == [bytes(token.hash)]
+
+
+def test_purge_announces_what_it_deletes(user, revocations):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokens.purge import purge_expired_tokens
+
+    token, _ = Token.objects.issue(user=user)
+    Token.objects.filter(pk=token.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert purge_expired_tokens() == 1
+    assert revoked_hashes(revocations) == [bytes(token.hash)]

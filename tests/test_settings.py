@@ -12,8 +12,9 @@ GOOD_KEY = "k" * 50
 def start_django(**env) -> subprocess.CompletedProcess:
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
+        "from accounts.app_settings import app_settings as a; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
-        "s.CELERY_TASK_ALWAYS_EAGER, s.SMS_BACKEND)"
+        "s.CELERY_TASK_ALWAYS_EAGER, a.sms_backend)"
     )
     clean = {
         k: v

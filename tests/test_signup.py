@@ -3,9 +3,9 @@ from django.core.cache import cache
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from accounts.code_store import PendingCode
 from accounts.models import User
-from accounts.otp import PendingCode
-from tests.conftest import PHONE, last_code, request_code, run_concurrently, verify
+from tests.helpers import PHONE, last_code, request_code, run_concurrently, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -14,22 +14,22 @@ def test_code_request_answers_contract_shape(api, sms_outbox):
     response = request_code(api)
     assert response.status_code == 200
     assert response.json() == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
-    assert sms_outbox[-1]["to"] == PHONE
+    assert sms_outbox[-1].to == PHONE
     assert (
-        sms_outbox[-1]["body"]
+        sms_outbox[-1].body
         == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
     )
 
 
 def test_national_number_is_read_in_default_region(api, sms_outbox):
     assert request_code(api, phone="98765 43210").status_code == 200
-    assert sms_outbox[-1]["to"] == "+919876543210"
+    assert sms_outbox[-1].to == "+919876543210"
 
 
 def test_default_region_is_a_setting(api, sms_outbox, settings):
     settings.PHONE_DEFAULT_REGION = "US"
     assert request_code(api, phone="(201) 555-0123").status_code == 200
-    assert sms_outbox[-1]["to"] == "+12015550123"
+    assert sms_outbox[-1].to == "+12015550123"
 
 
 @pytest.mark.parametrize("phone", ["12", "+1", "hello", "+91987654321099999", "", "+9198765\x0043210", 919876543210])
@@ -48,6 +48,7 @@ def test_invalid_name_is_a_field_error(api, sms_outbox, name):
     assert "name" in response.json()["fields"]
 
 
+@pytest.mark.services
 def test_only_a_keyed_hash_of_the_code_is_cached(api, sms_outbox):
     request_code(api)
     code = last_code(sms_outbox)

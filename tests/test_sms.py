@@ -4,7 +4,7 @@ import pytest
 
 from accounts.sealing import seal
 from accounts.tasks import send_code_sms
-from tests.conftest import PHONE, request_code
+from tests.helpers import PHONE, request_code
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
+from rest_framework.test import APIRequestFactory
 
 from accounts.models import User
-from tests.conftest import PHONE, auth, sign_in
+from tests.helpers import PHONE, auth, last_code, request_code, sign_in, verify
+from tokens.authentication import BearerTokenAuthentication
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +50,10 @@ def test_no_header_is_not_authenticated(api):
         "Bearer",
         "Bearer ",
         "Bearer a b",
-        "Token ABCDEFGHIJKLMNOPQRSTUVWXYZ",
         "Bearer short",
         "Bearer ABCDEFGHIJKLMNOPQRSTUVWXYZ",
         "Bearer abcdefghijklmnopqrstuvwxyz",
         "Bearer ABCDEFGHIJKLMNOPQRSTUVWX\u00e9Z",
-        "Basic dXNlcjpwYXNz",
     ],
 )
 def test_malformed_or_unknown_token_is_token_invalid(api, user, header):
@@ -108,3 +108,72 @@ def test_authenticated_request_is_one_query_and_last_used_written_at_most_once_a
         clock.tick(31)
         api.get("/v1/protected", **auth(plaintext))
         assert Token.objects.get(pk=token.pk).last_used_at > first_use
+
+
+@pytest.mark.parametrize("header", ["Token ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Basic dXNlcjpwYXNz", "Digest x"])
+def test_another_scheme_is_not_ours(api, user, header):
+    """Not a Bearer header: the class answers None (other classes may run); the route asks for credentials."""
+    response = api.get("/v1/me", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Bearer"
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=header)
+    assert BearerTokenAuthentication().authenticate(request) is None
+
+
+def test_resolve_returns_a_fully_loaded_token_and_user(user):
+    """Every field comes back converted by the database backend (SQLite hands back strings)."""
+    token, plaintext = Token.objects.issue(user=user, device_name="Pixel 8")
+    with CaptureQueriesContext(connection) as queries:
+        found = Token.objects.resolve(plaintext)
+        assert found.pk == token.pk and found.user.pk == user.pk
+        assert bytes(found.hash) == bytes(token.hash) and found.device_name == "Pixel 8"
+        assert found.created_at == Token.objects.get(pk=token.pk).created_at
+        assert found.expiry.tzinfo is not None and found.created_at.tzinfo is not None
+        assert found.user.phone_number == PHONE and found.user.created_at.tzinfo is not None
+        assert found.user.password == user.password and found.user.last_login is None
+    assert len(queries) == 2  # the lookup, and the get() above: nothing was deferred
+
+
+def test_repeated_authenticated_requests_never_fail(api, user):
+    """The README flow on any database: a token keeps working request after request (was a 500)."""
+    _token, plaintext = Token.objects.issue(user=user)
+    with freeze_time() as clock:
+        for _ in range(5):
+            for path in ("/v1/me", "/v1/protected", "/v1/sessions"):
+                assert api.get(path, **auth(plaintext)).status_code == 200
+            clock.tick(61)  # past TOKEN_LAST_USED_INTERVAL: last_used_at is compared and written
+        assert api.post("/v1/logout-all", **auth(plaintext)).json() == {"success": True, "revoked": 1}
+
+
+def test_resolve_refuses_what_is_not_a_live_token(user):
+    _token, plaintext = Token.objects.issue(user=user)
+    assert Token.objects.resolve("A" * 26) is None
+    assert Token.objects.resolve("not a token") is None
+    assert Token.objects.resolve(plaintext, scope="password_reset") is None
+    with freeze_time(timezone.now() + timedelta(seconds=172801)):
+        assert Token.objects.resolve(plaintext) is None
+
+
+def test_a_client_sending_a_revoked_token_can_still_sign_in(api, sms_outbox, settings):
+    """Public routes run no authentication: an old token in the header never blocks sign-in."""
+    settings.OTP_RESEND_COOLDOWN = 0
+    old = sign_in(api, sms_outbox)
+    assert api.post("/v1/logout", **auth(old)).status_code == 200
+    api.credentials(**auth(old))
+    response = request_code(api)
+    assert response.status_code == 200, response.json()
+    response = verify(api, last_code(sms_outbox))
+    assert response.status_code == 200 and response.json()["token"] != old
+    for path in ("/healthz", "/api/schema/"):
+        assert api.get(path).status_code == 200
+
+
+def test_answers_that_carry_tokens_or_account_data_are_not_stored(api, sms_outbox):
+    response = request_code(api)
+    assert "no-store" in response["Cache-Control"]
+    response = verify(api, last_code(sms_outbox))
+    assert "no-store" in response["Cache-Control"]
+    token = response.json()["token"]
+    for path in ("/v1/me", "/v1/sessions"):
+        assert "no-store" in api.get(path, **auth(token))["Cache-Control"]

@@ -55,9 +55,3 @@ class TokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def delete_model(self, request, obj):
-        Token.objects.filter(pk=obj.pk).revoke()
-
-    def delete_queryset(self, request, queryset):
-        queryset.revoke()

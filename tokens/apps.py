@@ -5,4 +5,8 @@ class TokensConfig(AppConfig):
     name = "tokens"
 
     def ready(self):
-        from tokens import revocation  # noqa: F401  (connects the revocation publishers)
+        from tokens import schema  # noqa: F401  (registers the OpenAPI security scheme)
+        from tokens.app_settings import app_settings
+
+        app_settings.register_check()
+        app_settings.enforce()

@@ -8,10 +8,12 @@ not subscribed to revocations, since it could have missed one.
 import threading
 import time
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from django.conf import settings
+from tokens.app_settings import app_settings
 
-from tokens.models import Token
+if TYPE_CHECKING:
+    from tokens.models import Token
 
 
 class TokenMemo:
@@ -21,7 +23,7 @@ class TokenMemo:
         self.trusted = False
         self.generation = 0  # bumped by every drop: a lookup that raced a revocation is not cached
 
-    def get(self, digest: bytes) -> Token | None:
+    def get(self, digest: bytes) -> "Token | None":
         if not self.trusted:
             return None
         with self._lock:
@@ -35,14 +37,14 @@ class TokenMemo:
             self._entries.move_to_end(digest)
             return token
 
-    def put(self, digest: bytes, token: Token, generation: int) -> None:
-        valid_until = min(time.time() + settings.TOKEN_CACHE_SECONDS, token.expiry.timestamp())
+    def put(self, digest: bytes, token: "Token", generation: int) -> None:
+        valid_until = min(time.time() + app_settings.TOKEN_CACHE_SECONDS, token.expiry.timestamp())
         with self._lock:
             if not self.trusted or generation != self.generation:
                 return
             self._entries[digest] = (valid_until, token)
             self._entries.move_to_end(digest)
-            while len(self._entries) > settings.TOKEN_CACHE_SIZE:
+            while len(self._entries) > app_settings.TOKEN_CACHE_SIZE:
                 self._entries.popitem(last=False)
 
     def drop_hashes(self, digests: list[bytes]) -> None:

@@ -5,17 +5,21 @@ keeps a non-secret ``id`` that /v1/sessions and the admin use as a handle.
 """
 
 import base64
-import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import models
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tokens import signals
+from tokens import metrics, revocation, signals
+from tokens.app_settings import app_settings
+from tokens.lookup import find_live_token
+from tokens.memo import memo
 
 AUTHENTICATION = "authentication"
 TOKEN_LENGTH = 26
@@ -41,13 +45,19 @@ class TokenQuerySet(models.QuerySet):
     def expired(self):
         return self.filter(expiry__lte=timezone.now())
 
-    def revoke(self) -> int:
-        """Delete these tokens and tell every process (see tokens.revocation); returns how many."""
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """The one way tokens end (model, queryset, admin, logout, sessions, user deletion, purge):
+        delete them and announce their hashes (audit log, and every process's token cache)."""
         hashes = [bytes(h) for h in self.values_list("hash", flat=True)]
-        deleted, _ = self.model.objects.filter(hash__in=hashes).delete() if hashes else (0, {})
-        if hashes:
-            signals.tokens_revoked.send(sender=self.model, hashes=hashes)
-        return deleted
+        if not hashes:
+            return 0, {}
+        result = self.model._base_manager.using(self.db).filter(hash__in=hashes).delete()
+        signals.tokens_revoked.send(sender=self.model, hashes=hashes, using=self.db)
+        return result
+
+    def revoke(self) -> int:
+        """Delete these tokens (see ``delete``); returns how many."""
+        return self.delete()[0]
 
 
 class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
@@ -58,48 +68,35 @@ class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
             hash=hash_token(plaintext),
             user=user,
             scope=scope,
-            device_name=device_name[:100],
-            expiry=timezone.now() + timedelta(seconds=settings.TOKEN_TTL),
+            device_name=device_name,
+            expiry=timezone.now() + timedelta(seconds=app_settings.TOKEN_TTL),
         )
+        metrics.TOKENS_ISSUED.inc()
         signals.token_issued.send(sender=self.model, token=token)
         return token, plaintext
 
-    def resolve_hash(self, digest: bytes, *, scope: str = AUTHENTICATION) -> "Token | None":
-        """The live token of an active user whose SHA-256 is ``digest``, or None.
+    def resolve(self, plaintext: str, *, scope: str = AUTHENTICATION) -> "Token | None":
+        """The live token of an active user for ``plaintext`` (any string), with its user, or None.
 
-        One indexed query by hash, only the columns a request needs, no ORDER BY.
-
-        Written as SQL because compiling the equivalent queryset costs more than the database
-        round trip (see bench/RESULTS.md); rows are turned into models with ``from_db``.
+        Strict mode: one indexed query. Cached mode (TOKEN_CACHE_SECONDS > 0): this process
+        remembers validated tokens until they age out or any process revokes them.
         """
-        user_model = self.model._meta.get_field("user").related_model
-        sql, token_fields, user_fields = _resolve_query(self.model, user_model)
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, [digest, scope, timezone.now()])
-            row = cursor.fetchone()
-        if row is None:
+        if not is_well_formed(plaintext):
             return None
-        token = self.model.from_db(self.db, token_fields, row[: len(token_fields)])
-        token.user = user_model.from_db(self.db, user_fields, row[len(token_fields) :])
+        digest = hash_token(plaintext)
+        if not revocation.enabled():
+            return self._find(digest, scope)
+        revocation.ensure_listener()
+        token = memo.get(digest)
+        if token is None or token.scope != scope:
+            generation = memo.generation
+            token = self._find(digest, scope)
+            if token is not None:
+                memo.put(digest, token, generation)
         return token
 
-
-TOKEN_FIELDS = {"id", "user_id", "scope", "expiry", "last_used_at"}
-USER_FIELDS = {"id", "phone_number", "name", "created_at", "is_active", "is_staff", "is_superuser"}
-
-
-@functools.cache
-def _resolve_query(token_model, user_model) -> tuple[str, list[str], list[str]]:
-    """The SQL and, in model order (as ``from_db`` wants them), the attributes it selects."""
-    token_fields = [f for f in token_model._meta.concrete_fields if f.attname in TOKEN_FIELDS]
-    user_fields = [f for f in user_model._meta.concrete_fields if f.attname in USER_FIELDS]
-    select = ", ".join([f"t.{f.column}" for f in token_fields] + [f"u.{f.column}" for f in user_fields])
-    sql = (
-        f"SELECT {select} FROM {token_model._meta.db_table} t "
-        f"JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id "
-        "WHERE t.hash = %s AND t.scope = %s AND t.expiry > %s AND u.is_active"
-    )
-    return sql, [f.attname for f in token_fields], [f.attname for f in user_fields]
+    def _find(self, digest: bytes, scope: str) -> "Token | None":
+        return find_live_token(self.model, self.db, digest=digest, scope=scope, now=timezone.now())
 
 
 class Token(models.Model):
@@ -128,10 +125,19 @@ class Token(models.Model):
     def is_live(self) -> bool:
         return self.expiry > timezone.now()
 
+    def delete(self, using=None, keep_parents=False) -> tuple[int, dict[str, int]]:
+        return type(self)._default_manager.using(using or self._state.db).filter(pk=self.pk).delete()
+
     def touch(self) -> None:
         """Record use, writing at most once per TOKEN_LAST_USED_INTERVAL seconds per token."""
         now = timezone.now()
-        interval = timedelta(seconds=settings.TOKEN_LAST_USED_INTERVAL)
+        interval = timedelta(seconds=app_settings.TOKEN_LAST_USED_INTERVAL)
         if self.last_used_at is None or now - self.last_used_at >= interval:
             Token.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
+def revoke_tokens_of_deleted_user(sender, instance, using, **kwargs):
+    """A deleted user's tokens end through the one revocation path, before the cascade would."""
+    Token.objects.using(using).filter(user_id=instance.pk).revoke()

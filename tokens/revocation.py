@@ -1,7 +1,8 @@
 """Revocation pushed to every process: published on Redis pub/sub after the deleting transaction
 commits; one listener thread per process drops the revoked tokens from its TokenMemo.
 
-Messages are ``h:<hex hash>,<hex hash>...`` or ``u:<user id>`` (a user deactivated or deleted).
+Messages are ``h:<hex hash>,<hex hash>...`` (tokens deleted, by any path: see TokenQuerySet.delete)
+or ``u:<user id>`` (a user deactivated: their tokens stay, but no longer authenticate).
 """
 
 import logging
@@ -11,18 +12,19 @@ import threading
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from tokens import signals
+from tokens.app_settings import app_settings
 from tokens.memo import memo
 
-logger = logging.getLogger("cheershare.tokens")
+logger = logging.getLogger(__name__)
 CHANNEL_SUFFIX = "tokens-revoked"
 
 
 def enabled() -> bool:
-    return settings.TOKEN_CACHE_SECONDS > 0
+    return app_settings.TOKEN_CACHE_SECONDS > 0
 
 
 def channel() -> str:
@@ -134,10 +136,4 @@ def publish_revoked(sender, hashes: list[bytes], **kwargs):
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def publish_deactivated(sender, instance, created: bool, **kwargs):
     if enabled() and not created and not instance.is_active:
-        _revoke_everywhere(f"u:{instance.pk}")
-
-
-@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
-def publish_deleted(sender, instance, **kwargs):
-    if enabled():
         _revoke_everywhere(f"u:{instance.pk}")

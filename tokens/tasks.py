@@ -6,7 +6,7 @@ from celery import shared_task
 
 from tokens.purge import purge_expired_tokens as purge
 
-logger = logging.getLogger("cheershare.tokens")
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)

@@ -1,6 +1,8 @@
 """/v1/logout, /v1/logout-all and /v1/sessions: a signed-in person ends their own sessions."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -45,6 +47,7 @@ class LogoutAllView(APIView):
         return Response({"success": True, "revoked": revoked})
 
 
+@method_decorator(never_cache, name="dispatch")
 class SessionListView(APIView):
     @extend_schema(
         responses={

@@ -1,0 +1,91 @@
+"""The accounts app's settings: every knob of sign-in, with its default beside its name.
+
+``settings.py`` reads the ones the environment sets; code reads them here (``app_settings.OTP_TTL``),
+lazily, so ``override_settings`` works. ``problems()`` is the one validation: start-up refuses a
+setting that cannot work, and ``manage.py check`` reports it (see cheershare.conf).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from cheershare.conf import AppSettings, Knob, parse_bool, parse_list, parse_upper_list
+
+
+def parse_test_numbers(raw: str) -> dict[str, str]:
+    """``+919000000000:123456,...`` -> ``{number: code}`` (numbers as written; see ``test_numbers``)."""
+    return dict(item.partition(":")[::2] for item in parse_list(raw))
+
+
+class AccountSettings(AppSettings):
+    PHONE_DEFAULT_REGION = Knob("IN", str.upper)
+
+    OTP_LENGTH = Knob(6, int)
+    OTP_TTL = Knob(300, int)
+    OTP_MAX_ATTEMPTS = Knob(5, int)
+    OTP_RESEND_COOLDOWN = Knob(60, int)
+    OTP_MAX_SENDS_PER_HOUR = Knob(5, int)
+    OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
+    OTP_TEST_NUMBERS = Knob({}, parse_test_numbers)
+    OTP_TEST_NUMBERS_IN_PRODUCTION = Knob(False, parse_bool)
+
+    SMS_BACKEND = Knob("", str)  # empty: "twilio" when TWILIO_ACCOUNT_SID is set, else "console"
+    SMS_MESSAGE_TEMPLATE = Knob("", str)  # empty: the translated default message
+    SMS_DO_NOT_SHARE_WARNING = Knob(False, parse_bool)
+    SMS_MAX_RETRIES = Knob(3, int)
+    SMS_RETRY_BACKOFF = Knob(2, int)
+    SMS_MAX_PER_HOUR = Knob(0, int)
+    SMS_MAX_PER_COUNTRY_PER_HOUR = Knob(0, int)
+    SMS_ALLOWED_REGIONS = Knob([], parse_upper_list)
+
+    TWILIO_ACCOUNT_SID = Knob("", str)
+    TWILIO_AUTH_TOKEN = Knob("", str)
+    TWILIO_API_KEY_SID = Knob("", str)
+    TWILIO_API_KEY_SECRET = Knob("", str)
+    TWILIO_FROM_NUMBER = Knob("", str)
+    TWILIO_MESSAGING_SERVICE_SID = Knob("", str)
+    TWILIO_API_BASE_URL = Knob("https://api.twilio.com", str)
+    TWILIO_HTTP_TIMEOUT = Knob(10, int)
+
+    @property
+    def sms_backend(self) -> str:
+        return self.SMS_BACKEND or ("twilio" if self.TWILIO_ACCOUNT_SID else "console")
+
+    def test_numbers(self) -> dict[str, str]:
+        """OTP_TEST_NUMBERS with the numbers in E.164 (ValueError if one is not a number)."""
+        from accounts.phone import normalize_phone
+
+        try:
+            return {normalize_phone(number): code for number, code in self.OTP_TEST_NUMBERS.items()}
+        except ValidationError:
+            raise ValueError("OTP_TEST_NUMBERS holds a number that is not a valid phone number.") from None
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        if not 4 <= self.OTP_LENGTH <= 10:
+            found.append(("accounts.E003", "OTP_LENGTH must be between 4 and 10 digits."))
+        try:
+            numbers = self.test_numbers()
+        except ValueError as exc:
+            found.append(("accounts.E001", str(exc)))
+            numbers = {}
+        found += [
+            ("accounts.E002", f"OTP_TEST_NUMBERS: the code for {number} must be {self.OTP_LENGTH} digits.")
+            for number, code in numbers.items()
+            if len(code) != self.OTP_LENGTH or not code.isdigit()
+        ]
+        if not settings.DEBUG:
+            if self.sms_backend == "console":
+                found.append(
+                    ("accounts.E004", "SMS_BACKEND=console prints codes to the log and is refused when DEBUG=0.")
+                )
+            if self.OTP_TEST_NUMBERS and not self.OTP_TEST_NUMBERS_IN_PRODUCTION:
+                found.append(
+                    (
+                        "accounts.E005",
+                        "OTP_TEST_NUMBERS is refused when DEBUG=0 unless OTP_TEST_NUMBERS_IN_PRODUCTION=1.",
+                    )
+                )
+        return found
+
+
+app_settings = AccountSettings()

@@ -1,0 +1,7 @@
+"""Sign-in counters for Prometheus (exposed at /metrics with the HTTP ones)."""
+
+from prometheus_client import Counter
+
+CODES_SENT = Counter("cheershare_otp_codes_sent_total", "One-time codes queued for delivery")
+VERIFICATIONS = Counter("cheershare_otp_verifications_total", "Code verifications by outcome", ["outcome"])
+SMS_DELIVERIES = Counter("cheershare_sms_deliveries_total", "SMS delivery attempts by outcome", ["outcome"])

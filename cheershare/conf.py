@@ -1,0 +1,83 @@
+"""App-owned settings, in the manner of django-allauth's ``app_settings``.
+
+Each app declares its knobs once, with their defaults and parsers, in its ``app_settings`` module.
+``settings.py`` reads the ones the environment sets (and only there is the environment read); the
+apps read ``django.conf.settings`` lazily through the declaration, so ``override_settings`` works.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+def parse_bool(raw: str) -> bool:
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_upper_list(raw: str) -> list[str]:
+    return [item.upper() for item in parse_list(raw)]
+
+
+class Knob:
+    """One setting: its default and how to read it from an environment string."""
+
+    def __init__(self, default: Any, parse: Callable[[str], Any] = str):
+        self.default, self.parse = default, parse
+        self.name = ""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        from django.conf import settings
+
+        return getattr(settings, self.name, self.default)
+
+
+class AppSettings:
+    """Base of an app's settings object; subclasses hold ``Knob`` attributes."""
+
+    @classmethod
+    def knobs(cls) -> list[Knob]:
+        return [value for klass in cls.__mro__ for value in vars(klass).values() if isinstance(value, Knob)]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(check id, message) for every setting that cannot work; empty when all is well."""
+        return []
+
+    def register_check(self) -> None:
+        """Report ``problems()`` in ``manage.py check`` (under ``override_settings`` too)."""
+
+        def check_settings(app_configs=None, **kwargs) -> list[Error]:
+            return [Error(message, id=check_id) for check_id, message in self.problems()]
+
+        register(check_settings)
+        self.system_check = check_settings
+
+    def enforce(self) -> None:
+        """Refuse to start (ImproperlyConfigured) on a setting that cannot work; ``ready()`` calls it."""
+        problems = self.problems()
+        if problems:
+            raise ImproperlyConfigured(" ".join(message for _, message in problems))
+
+
+def from_environment(environ, *app_settings: type[AppSettings]) -> dict[str, Any]:
+    """The knobs that ``environ`` sets (non-empty), parsed; ``settings.py`` adds them to its globals."""
+    values = {}
+    for owner in app_settings:
+        for knob in owner.knobs():
+            raw = environ.get(knob.name, "")
+            if raw.strip():
+                try:
+                    values[knob.name] = knob.parse(raw.strip())
+                except ValueError as exc:
+                    raise ImproperlyConfigured(f"{knob.name}={raw!r} cannot be read: {exc}") from None
+    return values

@@ -1,0 +1,52 @@
+"""Helpers the tests share (fixtures live in conftest.py)."""
+
+import threading
+
+PHONE = "+919876543210"
+
+
+def auth(plaintext: str) -> dict:
+    """Test-client keyword arguments for ``Authorization: Bearer <plaintext>``."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+
+
+def run_concurrently(count: int, work) -> list:
+    """Run ``work()`` in ``count`` threads released together; returns their results."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(work())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def request_code(api, phone=PHONE, name="Asha", **headers):
+    return api.post("/v1/signup", {"name": name, "phone_number": phone}, format="json", **headers)
+
+
+def verify(api, code, phone=PHONE, **extra):
+    return api.post("/v1/signup", {"phone_number": phone, "otp": code, **extra}, format="json")
+
+
+def last_code(outbox) -> str:
+    """The code the last message carried, from its structured record (not its text)."""
+    return outbox[-1].code
+
+
+def sign_in(api, outbox, phone=PHONE) -> str:
+    assert request_code(api, phone).status_code == 200
+    response = verify(api, last_code(outbox), phone)
+    assert response.status_code == 200, response.json()
+    return response.json()["token"]
