@@ -152,7 +152,7 @@ def seed_codes(count: int) -> str:
         otp.request_code(
             phone=phone, name="Bench", client_ip=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", language="en"
         )
-        lines.append(f"{phone} {sms.outbox[-1]['body'].split('password is ')[1][:6]}")
+        lines.append(f"{phone} {sms.outbox[-1].code}")
     path = Path(tempfile.mkstemp(suffix=".pairs")[1])
     path.write_text("\n".join(lines) + "\n")
     return str(path)

@@ -3,8 +3,8 @@
 Building and compiling the queryset costs more than the PostgreSQL round trip it makes (bench/), so
 "the live token of an active user, by hash" is compiled once per connection with marker values, and
 each lookup binds its own values in their places. Rows become models exactly as Django's
-``ModelIterable`` makes them: the backend's converters, ``from_db``, the select_related populator;
-so the token and its user come back fully loaded, on every database Django supports.
+``ModelIterable`` makes them (the compiler's converters, gathered once; ``from_db``; the select_related
+populator), so the token and its user come back fully loaded, on every database Django supports.
 """
 
 import weakref
@@ -43,6 +43,8 @@ class CompiledLookup:
         self.model, self.slice = klass_info["model"], slice(start, end)
         self.init_list = [column[0].target.attname for column in self.compiler.select[start:end]]
         self.populators = get_related_populators(klass_info, self.compiler.select, connection.alias)
+        columns = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        self.converters = self.compiler.get_converters(columns)
 
     def _position(self, prepared) -> int:
         positions = [i for i, param in enumerate(self.params) if _plain(param) == _plain(prepared)]
@@ -60,7 +62,8 @@ class CompiledLookup:
             row = cursor.fetchone()
         if row is None:
             return None
-        (row,) = self.compiler.results_iter([[row]])
+        if self.converters:
+            (row,) = self.compiler.apply_converters([row], self.converters)
         token = self.model.from_db(connection.alias, self.init_list, row[self.slice])
         for populator in self.populators:
             populator.populate(row, token)
