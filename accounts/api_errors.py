@@ -8,6 +8,10 @@ from accounts import exceptions as errors
 ANSWERS = {
     errors.OTPInvalid: (status.HTTP_401_UNAUTHORIZED, _("Invalid or expired OTP")),
     errors.OTPExpired: (status.HTTP_401_UNAUTHORIZED, _("Invalid or expired OTP")),
+    errors.VerifyLocked: (
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        _("Too many wrong codes for this number, please retry later."),
+    ),
     errors.Cooldown: (status.HTTP_429_TOO_MANY_REQUESTS, _("Please wait before requesting another OTP.")),
     errors.RateLimited: (status.HTTP_429_TOO_MANY_REQUESTS, _("Too many requests, please retry later.")),
     errors.SMSUnavailable: (
@@ -15,6 +19,10 @@ ANSWERS = {
         _("The SMS service is unavailable, please retry shortly."),
     ),
     errors.AccountDisabled: (status.HTTP_401_UNAUTHORIZED, _("This account is disabled.")),
+    errors.ReauthRequired: (
+        status.HTTP_403_FORBIDDEN,
+        _("Sign in again (a fresh code) before deleting the account."),
+    ),
 }
 
 

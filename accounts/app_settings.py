@@ -25,6 +25,11 @@ class AccountSettings(AppSettings):
     OTP_RESEND_COOLDOWN = Knob(60, int)
     OTP_MAX_SENDS_PER_HOUR = Knob(5, int)
     OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
+    OTP_MAX_FAILURES_PER_NUMBER = Knob(10, int)  # wrong codes, across codes, before the number locks
+    OTP_FAILURE_WINDOW = Knob(86400, int)  # seconds a number's failure count lives (from its first failure)
+    OTP_MAX_FAILURES_PER_IP_PER_HOUR = Knob(50, int)  # wrong codes from one address (IPv6: its /64)
+    PHONE_ALLOWED_TYPES = Knob(["mobile", "fixed_line_or_mobile"], parse_list)
+    REAUTH_MAX_AGE = Knob(600, int)  # seconds a token's sign-in may be old to delete the account
     OTP_TEST_NUMBERS = Knob({}, parse_test_numbers)
     OTP_TEST_NUMBERS_IN_PRODUCTION = Knob(False, parse_bool)
 
@@ -73,6 +78,11 @@ class AccountSettings(AppSettings):
             for number, code in numbers.items()
             if len(code) != self.OTP_LENGTH or not code.isdigit()
         ]
+        from accounts.phone import NUMBER_TYPES
+
+        unknown = sorted(set(self.PHONE_ALLOWED_TYPES) - set(NUMBER_TYPES))
+        if unknown or not self.PHONE_ALLOWED_TYPES:
+            found.append(("accounts.E006", f"PHONE_ALLOWED_TYPES: unknown or no types {unknown}; see phonenumbers."))
         if not settings.DEBUG:
             if self.sms_backend == "console":
                 found.append(

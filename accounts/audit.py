@@ -42,6 +42,11 @@ def locked_out(sender, phone, **kwargs):
     _log("locked_out", logging.WARNING, phone=phone)
 
 
+@receiver(signals.number_locked)
+def number_locked(sender, phone, **kwargs):
+    _log("number_locked", logging.WARNING, phone=phone)
+
+
 @receiver(signals.send_limit_tripped)
 def send_limit_tripped(sender, limit, phone, **kwargs):
     _log("send_limit_tripped", logging.WARNING, phone=phone, limit=limit)
@@ -50,6 +55,11 @@ def send_limit_tripped(sender, limit, phone, **kwargs):
 @receiver(signals.user_created)
 def user_created(sender, user, **kwargs):
     _log("user_created", phone=user.phone_number, user_id=user.pk)
+
+
+@receiver(signals.user_deleted)
+def user_deleted(sender, phone, **kwargs):
+    _log("user_deleted", phone=phone)
 
 
 @receiver(token_signals.token_issued)

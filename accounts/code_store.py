@@ -1,7 +1,7 @@
 """The pending code in the cache: only a keyed hash of it, with its expiry, the pending name and
 an attempt counter, under ``otp:<phone>`` and ``otp-n:<phone>``; never the code itself.
 
-``check`` reserves an attempt before it compares, so parallel guesses cannot exceed
+``claim_attempt`` reserves an attempt before ``consume`` compares, so parallel guesses cannot exceed
 OTP_MAX_ATTEMPTS; the winning try deletes the state, and ``cache.delete`` answering True makes
 exactly one winner.
 """
@@ -39,19 +39,21 @@ def generate_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def store(phone: str, code: str, name: str) -> int:
-    """Keep ``code``'s hash for ``phone`` (replacing any earlier code); returns its expiry (epoch s)."""
+def store(phone: str, code: str, name: str, *, keep_attempts: bool = False) -> int:
+    """Keep ``code``'s hash for ``phone`` (replacing any earlier code); returns its expiry (epoch s).
+
+    ``keep_attempts``: a fixed code (a test number) keeps the tries already spent on it."""
     expires_at = int(time.time()) + app_settings.OTP_TTL
     cache.set(state_key(phone), PendingCode(digest(phone, code), expires_at, name).pack(), app_settings.OTP_TTL)
-    cache.set(attempts_key(phone), 0, app_settings.OTP_TTL)
+    if keep_attempts:
+        cache.add(attempts_key(phone), 0, app_settings.OTP_TTL)
+    else:
+        cache.set(attempts_key(phone), 0, app_settings.OTP_TTL)
     return expires_at
 
 
-def check(phone: str, code: str) -> str:
-    """Consume the pending code if ``code`` matches and return its pending name.
-
-    Raises OTPExpired (no pending code) or OTPInvalid (wrong; the code is destroyed at the limit).
-    """
+def claim_attempt(phone: str) -> tuple[PendingCode, int]:
+    """The pending code and the number of this try, reserved; OTPExpired if there is none left."""
     packed = cache.get(state_key(phone))
     if packed is None:
         raise OTPExpired()
@@ -64,6 +66,14 @@ def check(phone: str, code: str) -> str:
         raise OTPExpired() from None
     if attempt > app_settings.OTP_MAX_ATTEMPTS:
         raise OTPExpired()
+    return pending, attempt
+
+
+def consume(phone: str, pending: PendingCode, attempt: int, code: str) -> str:
+    """Consume the pending code if ``code`` matches and return its pending name.
+
+    Raises OTPInvalid (wrong; the code is destroyed at the limit) or OTPExpired (another try won).
+    """
     if not hmac.compare_digest(pending.digest, digest(phone, code)):
         attempts_left = app_settings.OTP_MAX_ATTEMPTS - attempt
         if attempts_left <= 0:

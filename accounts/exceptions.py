@@ -33,12 +33,22 @@ class Cooldown(RateLimited):
     code = "otp_cooldown"
 
 
+class VerifyLocked(RateLimited):
+    """The number spent its failure budget: no code is sent or accepted until the window ends."""
+
+    code = "verify_locked"
+
+
 class RegionNotAllowed(SignInError):
     code = "invalid"
 
 
 class SMSUnavailable(SignInError):
     code = "sms_unavailable"
+
+
+class ReauthRequired(SignInError):
+    code = "reauth_required"
 
 
 class AccountDisabled(SignInError):

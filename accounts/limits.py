@@ -1,81 +1,122 @@
-"""Send limits, kept in the cache so they hold across every process: the resend cooldown per
-number, hourly caps per number and per client address, and the SMS-pumping breaker (a region
-allow-list, global and per-region hourly caps).
+"""The sign-in limits, per number and per client address, all checked before any is counted
+(accounts.counters): the resend cooldown, hourly send caps, the SMS-pumping breaker (region
+allow-list, global and per-region hourly caps) and the failure budgets (wrong codes per number
+across its codes, and per address).
 
-DRF's ``SimpleRateThrottle`` keeps a history list with get-then-set, which two processes can race
-past; these use ``cache.add`` and ``cache.incr`` (atomic in django-redis).
+Per-address limits count an IPv6 client by its /64 (one subscriber holds a whole /64) and an
+IPv4-mapped address as IPv4.
 """
 
+import ipaddress
 import logging
-import math
-import time
 
 from django.core.cache import cache
 
-from accounts import signals
+from accounts import counters, signals
 from accounts.app_settings import app_settings
-from accounts.exceptions import Cooldown, RateLimited, RegionNotAllowed
+from accounts.counters import Limit, Refusal, admit
+from accounts.exceptions import Cooldown, RateLimited, RegionNotAllowed, VerifyLocked
 from accounts.phone import region_of
 
 logger = logging.getLogger(__name__)
 HOUR = 3600
 
 
-def enforce_send_limits(phone: str, client_ip: str) -> None:
-    """Count one code request for ``phone`` from ``client_ip``; raise if a limit refuses it."""
+def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None:
+    """Count one code request; raise (counting nothing) if any limit refuses it.
+
+    Test numbers skip the send limits, not the failure budget."""
     region = region_of(phone)
-    if app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
+    if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
         raise RegionNotAllowed()
-    wait = start_cooldown(cooldown_key(phone), app_settings.OTP_RESEND_COOLDOWN)
-    if wait:
-        raise Cooldown(wait)
-    caps = [
-        ("phone", f"ph:{phone}", app_settings.OTP_MAX_SENDS_PER_HOUR),
-        ("ip", f"ip:{client_ip}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR),
-        ("sms_global", "sms-global", app_settings.SMS_MAX_PER_HOUR),
-        ("sms_country", f"sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR),
-    ]
-    for limit, name, maximum in caps:
-        wait = count_in_window(name, maximum)
-        if wait:
-            if limit.startswith("sms_") and first_refusal_in_window(name):
-                logger.error("SMS breaker tripped: hourly cap reached", extra={"limit": name, "cap": maximum})
-            signals.send_limit_tripped.send(sender=enforce_send_limits, limit=limit, phone=phone)
-            raise RateLimited(wait)
+    limits = [_number_failures(phone, counts=False)]
+    if not test_number:
+        limits += [
+            Limit(cooldown_key(phone), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True),
+            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR),
+            Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR),
+            Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR),
+            Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR),
+        ]
+    refusal = admit(limits)
+    if refusal is not None:
+        _refuse(refusal, phone)
 
 
-def start_cooldown(key: str, seconds: int) -> int:
-    """Start a cooldown under ``key`` unless one is running; returns the seconds left of a running one."""
-    if seconds <= 0:
-        return 0
-    until = math.ceil(time.time()) + seconds  # an int: Redis stores it unpickled, in fewer bytes
-    if cache.add(key, until, seconds):
-        return 0
-    return max(math.ceil((cache.get(key) or until) - time.time()), 1)
+def check_guess(phone: str, client_ip: str) -> None:
+    """Refuse (counting nothing) a guess for a locked number or from an address over its budget."""
+    refusal = admit([_number_failures(phone, counts=False), _address_failures(client_ip, counts=False)])
+    if refusal is not None:
+        _refuse(refusal, phone)
 
 
-def count_in_window(name: str, limit: int, window: int = HOUR) -> int:
-    """Count one event against ``limit`` per ``window`` seconds (0 or less: no limit)."""
-    if limit <= 0:
-        return 0
-    now = time.time()
-    window_id = int(now // window)
-    key = f"n:{name}:{window_id}"
-    cache.add(key, 0, window + 60)
+def reserve_guess(phone: str, client_ip: str) -> None:
+    """Count one guess against both failure budgets before it is compared (so parallel guesses
+    never exceed them); ``settle_guess`` gives it back if it was not a wrong code."""
+    refusal = admit([_number_failures(phone), _address_failures(client_ip)])
+    if refusal is not None:
+        _refuse(refusal, phone)
+
+
+def settle_guess(phone: str, client_ip: str, *, right: bool) -> None:
+    """After a reserved guess that was not wrong: a right code resets the number's budget; a guess
+    with no code to compare costs nothing."""
+    counters.uncount(_address_failures(client_ip))
+    if right:
+        counters.reset(_number_failures(phone))
+    else:
+        counters.uncount(_number_failures(phone))
+
+
+def number_locked_now(phone: str) -> bool:
+    return counters.current(_number_failures(phone)) >= app_settings.OTP_MAX_FAILURES_PER_NUMBER > 0
+
+
+def forget_number(phone: str) -> None:
+    """Drop the number's cooldown and failure budget (its account was deleted)."""
+    cache.delete(cooldown_key(phone))
+    counters.reset(_number_failures(phone))
+
+
+def address_key(ip: str) -> str:
+    """The address a limit counts: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64."""
     try:
-        count = cache.incr(key)
-    except ValueError:  # the window's key expired between add and incr
-        cache.add(key, 1, window + 60)
-        count = 1
-    if count <= limit:
-        return 0
-    return max(math.ceil((window_id + 1) * window - now), 1)
-
-
-def first_refusal_in_window(name: str, window: int = HOUR) -> bool:
-    """True once per window for ``name``: used to log a tripped limit once, not on every refusal."""
-    return cache.add(f"n-logged:{name}:{int(time.time() // window)}", 1, window + 60)
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6 and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def cooldown_key(phone: str) -> str:
     return f"otp-cd:{phone}"
+
+
+def _number_failures(phone: str, *, counts: bool = True) -> Limit:
+    return Limit(
+        _number_failures_key(phone), app_settings.OTP_MAX_FAILURES_PER_NUMBER, app_settings.OTP_FAILURE_WINDOW, counts
+    )
+
+
+def _number_failures_key(phone: str) -> str:
+    return f"fail:ph:{phone}"
+
+
+def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
+    return Limit(f"fail:ip:{address_key(client_ip)}", app_settings.OTP_MAX_FAILURES_PER_IP_PER_HOUR, HOUR, counts)
+
+
+def _refuse(refusal: Refusal, phone: str) -> None:
+    key = refusal.limit.key
+    if key == _number_failures_key(phone):
+        raise VerifyLocked(refusal.wait)
+    if key == cooldown_key(phone):
+        raise Cooldown(refusal.wait)
+    name = key.split(":")[1] if key.startswith(("n:", "fail:")) else key
+    if key.startswith("n:sms-") and cache.add(f"{key}:logged", 1, refusal.wait):
+        logger.error("SMS breaker tripped: hourly cap reached", extra={"limit": key, "cap": refusal.limit.maximum})
+    signals.send_limit_tripped.send(sender=admit_code_request, limit=name, phone=phone)
+    raise RateLimited(refusal.wait)

@@ -6,11 +6,12 @@ Views call these two functions; the jobs live in ``limits``, ``code_store`` and 
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from accounts import code_store, limits, metrics, sending, signals
 from accounts.app_settings import app_settings
-from accounts.exceptions import OTPInvalid, SignInError, SMSUnavailable
+from accounts.exceptions import OTPExpired, OTPInvalid, SignInError, SMSUnavailable
 from accounts.phone import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -23,12 +24,17 @@ class IssuedCode:
 
 
 def request_code(*, phone: str, name: str, client_ip: str, language: str) -> IssuedCode:
-    """Issue a code for ``phone`` (E.164) and queue its SMS; raises RateLimited or SMSUnavailable."""
+    """Issue a code for ``phone`` (E.164) and queue its SMS; raises RateLimited or SMSUnavailable.
+
+    A disabled account's number gets the same answer as anyone's, and no message."""
     fixed = app_settings.test_numbers().get(phone)
-    if fixed is None:
-        limits.enforce_send_limits(phone, client_ip)
+    limits.admit_code_request(phone, client_ip, test_number=fixed is not None)
+    issued = IssuedCode(expires_in=app_settings.OTP_TTL, resend_in=app_settings.OTP_RESEND_COOLDOWN)
+    if get_user_model().objects.filter(phone_number=phone, is_active=False).exists():
+        logger.warning("code requested for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
+        return issued
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
-    expires_at = code_store.store(phone, code, name)
+    expires_at = code_store.store(phone, code, name, keep_attempts=fixed is not None)
     if fixed is None:
         try:
             sending.queue_sms(phone, code, language, expires_at)
@@ -40,19 +46,44 @@ def request_code(*, phone: str, name: str, client_ip: str, language: str) -> Iss
     else:
         logger.warning("test number used: fixed code issued, no SMS", extra={"phone": mask_phone(phone)})
     signals.code_requested.send(sender=request_code, phone=phone, test_number=fixed is not None)
-    return IssuedCode(expires_in=app_settings.OTP_TTL, resend_in=app_settings.OTP_RESEND_COOLDOWN)
+    return issued
 
 
-def verify_code(*, phone: str, code: str) -> str:
-    """Consume the pending code for ``phone`` if ``code`` matches; returns the pending name."""
+def verify_code(*, phone: str, code: str, client_ip: str) -> str:
+    """Consume the pending code for ``phone`` if ``code`` matches; returns the pending name.
+
+    A locked number or address is refused before anything else. Each try that will be compared
+    spends one unit of both failure budgets first (so parallel guesses never exceed them); a right
+    code resets the number's, a try another request beat gives both back."""
     try:
-        name = code_store.check(phone, code)
+        limits.check_guess(phone, client_ip)
+        pending, attempt = code_store.claim_attempt(phone)
+        limits.reserve_guess(phone, client_ip)
+        try:
+            name = code_store.consume(phone, pending, attempt, code)
+        except OTPExpired:
+            limits.settle_guess(phone, client_ip, right=False)
+            raise
     except SignInError as exc:
         metrics.VERIFICATIONS.labels(exc.code).inc()
         if isinstance(exc, OTPInvalid):
-            if exc.attempts_left <= 0:
-                signals.locked_out.send(sender=verify_code, phone=phone)
-            signals.verification_failed.send(sender=verify_code, phone=phone, attempts_left=exc.attempts_left)
+            _wrong_code(phone, exc.attempts_left)
         raise
+    limits.settle_guess(phone, client_ip, right=True)
     metrics.VERIFICATIONS.labels("success").inc()
     return name
+
+
+def forget(phone: str) -> None:
+    """Drop every trace of ``phone`` in the cache (pending code, cooldown, failure budget)."""
+    code_store.discard(phone)
+    limits.forget_number(phone)
+
+
+def _wrong_code(phone: str, attempts_left: int) -> None:
+    if attempts_left <= 0:
+        signals.locked_out.send(sender=verify_code, phone=phone)
+    signals.verification_failed.send(sender=verify_code, phone=phone, attempts_left=attempts_left)
+    if limits.number_locked_now(phone):
+        metrics.NUMBERS_LOCKED.inc()
+        signals.number_locked.send(sender=verify_code, phone=phone)

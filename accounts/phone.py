@@ -23,6 +23,18 @@ def normalize_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+NUMBER_TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
+TYPE_MESSAGE = _("This kind of number cannot receive sign-in codes; use a mobile number.")
+
+
+def require_allowed_type(e164: str) -> None:
+    """ValidationError unless the number's type is in PHONE_ALLOWED_TYPES (no premium-rate, toll-free,
+    satellite, shared-cost, UAN, pager or personal numbers by default)."""
+    allowed = {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES if name in NUMBER_TYPES}
+    if phonenumbers.number_type(phonenumbers.parse(e164)) not in allowed:
+        raise ValidationError(TYPE_MESSAGE, code="invalid")
+
+
 def region_of(e164: str) -> str:
     """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"

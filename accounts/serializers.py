@@ -7,17 +7,20 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.app_settings import app_settings
-from accounts.phone import normalize_phone
+from accounts.phone import normalize_phone, require_allowed_type
+
+# Control, surrogate and format characters (Cf: RLO and the other bidi controls, zero-width, tags).
+INVISIBLE = frozenset({"Cc", "Cs", "Cf"})
 
 
 def reject_control_characters(value: str) -> None:
-    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
+    if any(unicodedata.category(char) in INVISIBLE for char in value):
         raise serializers.ValidationError(_("Control characters are not allowed."))
 
 
 def clean_device_name(value: str) -> str:
     """A device name as stored: control characters dropped, trimmed, at most 100 characters."""
-    return "".join(char for char in value if unicodedata.category(char) not in {"Cc", "Cs"}).strip()[:100]
+    return "".join(char for char in value if unicodedata.category(char) not in INVISIBLE).strip()[:100]
 
 
 class StrictCharField(serializers.CharField):
@@ -39,7 +42,9 @@ class PhoneNumberField(StrictCharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         try:
-            return normalize_phone(value)
+            e164 = normalize_phone(value)
+            require_allowed_type(e164)
+            return e164
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
@@ -56,6 +61,7 @@ class CodeRequestInput(serializers.Serializer):
 
 class VerifyInput(serializers.Serializer):
     phone_number = PhoneNumberField()
+    name = NameField(required=False)
     otp = StrictCharField(max_length=12)
     device_name = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
 

@@ -17,9 +17,11 @@ class SignIn:
     plaintext: str
 
 
-def sign_in(*, phone: str, code: str, device_name: str) -> SignIn:
-    pending_name = otp.verify_code(phone=phone, code=code)
-    user, created = get_user_model().objects.get_or_create_for_phone(phone_number=phone, name=pending_name)
+def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: str = "") -> SignIn:
+    """A ``name`` sent with the code wins over the one stored at the request (which a stranger may
+    have chosen); either is used only when the account is created."""
+    pending_name = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
+    user, created = get_user_model().objects.get_or_create_for_phone(phone_number=phone, name=name or pending_name)
     if not user.is_active:
         raise AccountDisabled()
     if created:

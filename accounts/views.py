@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import otp
+from accounts.account import delete_account
 from accounts.api_errors import SignInErrorsMixin
 from accounts.client_ip import client_ip
 from accounts.serializers import (
@@ -65,7 +66,13 @@ class SignupView(SignInErrorsMixin, APIView):
     def _verify(self, request):
         data = _validated(VerifyInput, request.data)
         device_name = clean_device_name(data.get("device_name") or request.headers.get("User-Agent", ""))
-        result = sign_in(phone=data["phone_number"], code=data["otp"], device_name=device_name)
+        result = sign_in(
+            phone=data["phone_number"],
+            code=data["otp"],
+            device_name=device_name,
+            client_ip=client_ip(request),
+            name=data.get("name", ""),
+        )
         return Response(
             {
                 "success": True,
@@ -79,7 +86,7 @@ class SignupView(SignInErrorsMixin, APIView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class MeView(APIView):
+class MeView(SignInErrorsMixin, APIView):
     @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401, 503)})
     def get(self, request):
         return Response({"success": True, "data": user_data(request.user)})
@@ -92,6 +99,15 @@ class MeView(APIView):
         request.user.name = data["name"]
         request.user.save(update_fields=["name"])
         return Response({"success": True, "data": user_data(request.user)})
+
+    @extend_schema(
+        responses={204: None, **error_responses(401, 403, 503)},
+        description="Delete the account, its tokens and pending codes; needs a token from a sign-in "
+        "less than REAUTH_MAX_AGE seconds old (else 403 `reauth_required`).",
+    )
+    def delete(self, request):
+        delete_account(user=request.user, token=request.auth)
+        return Response(status=204)
 
 
 class ProtectedView(APIView):

@@ -20,7 +20,7 @@ ROUTES = {
     "/signup": {"post"},
     "/v1/protected": {"get"},
     "/protected": {"get"},
-    "/v1/me": {"get", "patch"},
+    "/v1/me": {"get", "patch", "delete"},
     "/v1/logout": {"post"},
     "/v1/logout-all": {"post"},
     "/v1/sessions": {"get"},

@@ -177,3 +177,24 @@ def test_answers_that_carry_tokens_or_account_data_are_not_stored(api, sms_outbo
     token = response.json()["token"]
     for path in ("/v1/me", "/v1/sessions"):
         assert "no-store" in api.get(path, **auth(token))["Cache-Control"]
+
+
+def test_delete_account_with_a_fresh_sign_in(api, sms_outbox, settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    token = sign_in(api, sms_outbox)
+    user = User.objects.get(phone_number=PHONE)
+    response = api.delete("/v1/me", **auth(token))
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists() and not Token.objects.filter(user_id=user.pk).exists()
+    assert api.get("/v1/me", **auth(token)).status_code == 401
+    request_code(api)
+    again = verify(api, last_code(sms_outbox))
+    assert again.json()["created"] is True and again.json()["data"]["id"] != user.pk
+
+
+def test_delete_account_needs_a_recent_sign_in(api, user):
+    _token, plaintext = Token.objects.issue(user=user)
+    with freeze_time(timezone.now() + timedelta(seconds=601)):
+        response = api.delete("/v1/me", **auth(plaintext))
+    assert response.status_code == 403 and response.json()["code"] == "reauth_required"
+    assert User.objects.filter(pk=user.pk).exists()

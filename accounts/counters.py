@@ -1,0 +1,126 @@
+"""Check-then-count, atomically: every limit of a request is checked before any is counted, so a
+refused request spends no quota and starts no cooldown (a limit can never be turned against the
+person it protects).
+
+A counter counts in fixed windows (its key carries the window's number); a cooldown holds the
+time it ends. Waits are computed from the clock, not from key lifetimes, so they are exact for
+``Retry-After`` and tests can move time. On Redis (django-redis) the whole check-and-count is one
+Lua script, one round trip, atomic across every process; on the in-process cache of a development
+run (one process) a lock gives the same guarantee. Keys go through ``cache.make_key`` and read back
+through the cache API as plain integers.
+"""
+
+import math
+import threading
+import time
+from typing import NamedTuple
+
+from django.core.cache import cache
+
+
+class Limit(NamedTuple):
+    """At most ``maximum`` counts under ``key`` per ``window`` seconds (``maximum`` <= 0: no limit).
+
+    ``cooldown``: instead, refuse for ``window`` seconds after each count. ``counts=False``: only
+    checked here (another path counts it)."""
+
+    key: str
+    maximum: int
+    window: int
+    counts: bool = True
+    cooldown: bool = False
+
+    def current_key(self, now: float) -> str:
+        return self.key if self.cooldown else f"{self.key}:{int(now // self.window)}"
+
+    def wait(self, now: float, stored: int) -> int:
+        ends = stored if self.cooldown else (int(now // self.window) + 1) * self.window
+        return max(math.ceil(ends - now), 1)
+
+
+class Refusal(NamedTuple):
+    limit: Limit
+    wait: int  # seconds until it would be accepted (Retry-After)
+
+
+ADMIT = """
+local n = #KEYS
+for i = 1, n do
+  local stored = redis.call('GET', KEYS[i])
+  if stored and tonumber(stored) >= tonumber(ARGV[i]) then
+    return {i, tonumber(stored)}
+  end
+end
+for i = 1, n do
+  local mode = ARGV[2 * n + i]
+  if mode == 'set' then
+    redis.call('SET', KEYS[i], ARGV[3 * n + i], 'PX', ARGV[n + i])
+  elseif mode == 'incr' and redis.call('INCR', KEYS[i]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+  end
+end
+return {0, 0}
+"""
+_local_lock = threading.Lock()
+
+
+def admit(limits: list[Limit]) -> Refusal | None:
+    """The first limit that refuses, or None; only when none refuses are the counting ones counted."""
+    limits = [limit for limit in limits if limit.maximum > 0 and limit.window > 0]
+    if not limits:
+        return None
+    now = time.time()
+    client = _redis_client()
+    if client is None:
+        return _admit_local(limits, now)
+    keys = [cache.make_key(limit.current_key(now)) for limit in limits]
+    args = (
+        [now if limit.cooldown else limit.maximum for limit in limits]  # a cooldown refuses until its end
+        + [(limit.window + (0 if limit.cooldown else 60)) * 1000 for limit in limits]
+        + [("set" if limit.cooldown else "incr") if limit.counts else "check" for limit in limits]
+        + [math.ceil(now) + limit.window for limit in limits]
+    )
+    index, stored = client.eval(ADMIT, len(keys), *keys, *args)
+    if index == 0:
+        return None
+    limit = limits[index - 1]
+    return Refusal(limit, limit.wait(now, stored))
+
+
+def current(limit: Limit) -> int:
+    """The count (or, for a cooldown, the end time) now stored for ``limit``; 0 if none."""
+    return cache.get(limit.current_key(time.time())) or 0
+
+
+def uncount(limit: Limit) -> None:
+    """Give back one count of ``limit`` (a reserved attempt that did not need to count)."""
+    try:
+        cache.decr(limit.current_key(time.time()))
+    except ValueError:
+        pass
+
+
+def reset(limit: Limit) -> None:
+    cache.delete(limit.current_key(time.time()))
+
+
+def _redis_client():
+    client = getattr(cache, "client", None)
+    return client.get_client(write=True) if hasattr(client, "get_client") else None
+
+
+def _admit_local(limits: list[Limit], now: float) -> Refusal | None:
+    with _local_lock:
+        for limit in limits:
+            stored = cache.get(limit.current_key(now))
+            if stored is not None and stored >= (now if limit.cooldown else limit.maximum):
+                return Refusal(limit, limit.wait(now, stored))
+        for limit in limits:
+            key = limit.current_key(now)
+            if not limit.counts:
+                continue
+            if limit.cooldown:
+                cache.set(key, math.ceil(now) + limit.window, limit.window)
+            elif not cache.add(key, 1, limit.window + 60):
+                cache.incr(key)
+    return None

@@ -1,0 +1,167 @@
+"""Patient attackers (issue 15): failure budgets per number and per address, limits that count only
+what they accept, test numbers, stranger-chosen names, invisible characters, costly number types."""
+
+import pytest
+from freezegun import freeze_time
+from rest_framework.test import APIClient
+
+from accounts.limits import address_key
+from accounts.models import User
+from tests.helpers import PHONE, last_code, request_code, run_concurrently, verify
+
+pytestmark = pytest.mark.django_db
+OTHER = "+919876500001"
+
+
+@pytest.fixture
+def no_cooldown(settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    settings.OTP_MAX_SENDS_PER_HOUR = 100
+    return settings
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**len(code):0{len(code)}d}"
+
+
+def test_number_locks_after_its_failure_budget_even_for_the_right_code(api, sms_outbox, no_cooldown):
+    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 4
+    with freeze_time("2026-03-01 10:00:00"):
+        for _ in range(2):  # across two codes
+            request_code(api)
+            code = last_code(sms_outbox)
+            assert [verify(api, wrong(code)).json()["code"] for _ in range(2)] == ["otp_invalid"] * 2
+        request_code_response = request_code(api)
+        assert request_code_response.status_code == 429
+        assert request_code_response.json()["code"] == "verify_locked"
+        sent = len(sms_outbox)
+        response = verify(api, code)
+        assert response.status_code == 429 and response.json()["code"] == "verify_locked"
+        assert int(response["Retry-After"]) == 14 * 3600  # the day's window ends at midnight UTC
+        assert len(sms_outbox) == sent
+        assert request_code(api, phone=OTHER).status_code == 200  # only that number
+    with freeze_time("2026-03-02 00:00:01"):
+        assert request_code(api).status_code == 200
+        assert verify(api, last_code(sms_outbox)).status_code == 200
+
+
+def test_a_success_resets_the_number_budget(api, sms_outbox, no_cooldown):
+    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 3
+    for _ in range(3):
+        request_code(api)
+        code = last_code(sms_outbox)
+        assert verify(api, wrong(code)).status_code == 401
+        assert verify(api, wrong(code)).status_code == 401
+        assert verify(api, code).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_parallel_wrong_guesses_spend_the_budget_exactly(sms_outbox, settings):
+    settings.OTP_MAX_ATTEMPTS = 16
+    settings.OTP_MAX_FAILURES_PER_NUMBER = 10
+    request_code(APIClient())
+    code = wrong(last_code(sms_outbox))
+    answers = run_concurrently(16, lambda: verify(APIClient(), code).json()["code"])
+    assert sorted(answers) == ["otp_invalid"] * 10 + ["verify_locked"] * 6
+
+
+def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
+    no_cooldown.OTP_MAX_FAILURES_PER_IP_PER_HOUR = 3
+    phones = [f"+9198765000{i:02d}" for i in range(4)]
+    for phone in phones:
+        request_code(api, phone=phone)
+    answers = [
+        APIClient().post("/v1/signup", {"phone_number": p, "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8::1")
+        for p in phones[:3]
+    ]
+    assert [a.status_code for a in answers] == [401, 401, 401]
+    same_subscriber = APIClient().post(
+        "/v1/signup", {"phone_number": phones[3], "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8::ffff"
+    )
+    assert same_subscriber.status_code == 429 and same_subscriber.json()["code"] == "throttled"
+    elsewhere = APIClient().post(
+        "/v1/signup", {"phone_number": phones[3], "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8:1::1"
+    )
+    assert elsewhere.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "address, key",
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("2001:db8:0:0:1234::1", "2001:db8::/64"),
+        ("2001:db8::1", "2001:db8::/64"),
+    ],
+)
+def test_addresses_count_by_subscriber(address, key):
+    assert address_key(address) == key
+
+
+def test_a_refused_request_starts_no_cooldown_and_spends_no_quota(api, sms_outbox, settings):
+    """Was: one address over its cap locked anyone out by naming their number."""
+    settings.OTP_MAX_SENDS_PER_IP_PER_HOUR = 1
+    assert request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.1").status_code == 200
+    assert request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.1").status_code == 429
+    assert request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.2").status_code == 200
+
+
+def test_a_country_refusal_does_not_spend_the_global_cap(api, sms_outbox, settings):
+    settings.SMS_MAX_PER_COUNTRY_PER_HOUR = 1
+    settings.SMS_MAX_PER_HOUR = 2
+    assert request_code(api, phone=PHONE).status_code == 200
+    assert request_code(api, phone=OTHER).status_code == 429
+    assert request_code(api, phone="+14155552671").status_code == 200
+
+
+def test_test_number_attempts_survive_a_new_request(api, sms_outbox, settings):
+    """Was: 1,000 guesses at a test number's fixed code in 3 s, no 429."""
+    settings.OTP_TEST_NUMBERS = {"+919000000000": "123456"}
+    settings.OTP_MAX_FAILURES_PER_NUMBER = 1000
+    for _ in range(3):
+        request_code(api, phone="+919000000000")
+        assert verify(api, "654321", phone="+919000000000").status_code == 401
+    request_code(api, phone="+919000000000")
+    assert verify(api, "654321", phone="+919000000000").status_code == 401
+    assert verify(api, "654321", phone="+919000000000").json()["code"] == "otp_invalid"
+    assert verify(api, "123456", phone="+919000000000").json()["code"] == "otp_expired"
+
+
+def test_test_numbers_keep_the_failure_budget(api, sms_outbox, settings):
+    settings.OTP_TEST_NUMBERS = {"+919000000000": "123456"}
+    settings.OTP_MAX_FAILURES_PER_NUMBER = 2
+    request_code(api, phone="+919000000000")
+    verify(api, "654321", phone="+919000000000")
+    verify(api, "654321", phone="+919000000000")
+    assert verify(api, "123456", phone="+919000000000").json()["code"] == "verify_locked"
+
+
+def test_the_name_sent_with_the_code_wins(api, sms_outbox):
+    request_code(api, name="Chosen By A Stranger")
+    response = verify(api, last_code(sms_outbox), name="Asha")
+    assert response.json()["data"]["name"] == "Asha"
+    assert User.objects.get(phone_number=PHONE).name == "Asha"
+
+
+@pytest.mark.parametrize("name", ["Asha\u202eevil", "A\u200bsha", "Asha\u2066x\u2069", "Asha\U000e0041"])
+def test_names_refuse_invisible_and_direction_characters(api, sms_outbox, name):
+    response = request_code(api, name=name)
+    assert response.status_code == 400 and "name" in response.json()["fields"]
+
+
+def test_device_names_drop_invisible_characters(api, sms_outbox):
+    request_code(api)
+    verify(api, last_code(sms_outbox), device_name="Pix\u202eel\u200b 8")
+    assert User.objects.get(phone_number=PHONE).tokens.get().device_name == "Pixel 8"
+
+
+@pytest.mark.parametrize("phone", ["+18002345678", "+19005551234"])
+def test_costly_number_types_are_refused_before_anything(api, sms_outbox, phone):
+    response = request_code(api, phone=phone)
+    assert response.status_code == 400 and "phone_number" in response.json()["fields"]
+    assert sms_outbox == []
+
+
+def test_allowed_types_are_a_setting(api, sms_outbox, settings):
+    settings.PHONE_ALLOWED_TYPES = ["mobile", "fixed_line_or_mobile", "toll_free"]
+    assert request_code(api, phone="+18002345678").status_code == 200
