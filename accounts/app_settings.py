@@ -26,7 +26,7 @@ class AccountSettings(AppSettings):
     OTP_MAX_SENDS_PER_HOUR = Knob(5, int)
     OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
     OTP_MAX_FAILURES_PER_NUMBER = Knob(10, int)  # wrong codes, across codes, before the number locks
-    OTP_FAILURE_WINDOW = Knob(86400, int)  # seconds a number's failure count lives (from its first failure)
+    OTP_FAILURE_WINDOW = Knob(86400, int)  # seconds of a fixed window in which a number's failures count
     OTP_MAX_FAILURES_PER_IP_PER_HOUR = Knob(50, int)  # wrong codes from one address (IPv6: its /64)
     PHONE_ALLOWED_TYPES = Knob(["mobile", "fixed_line_or_mobile"], parse_list)
     REAUTH_MAX_AGE = Knob(600, int)  # seconds a token's sign-in may be old to delete the account

@@ -22,13 +22,14 @@ class Limit(NamedTuple):
     """At most ``maximum`` counts under ``key`` per ``window`` seconds (``maximum`` <= 0: no limit).
 
     ``cooldown``: instead, refuse for ``window`` seconds after each count. ``counts=False``: only
-    checked here (another path counts it)."""
+    checked here (another path counts it). ``name`` says which limit it is (logs, refusals)."""
 
     key: str
     maximum: int
     window: int
     counts: bool = True
     cooldown: bool = False
+    name: str = ""
 
     def current_key(self, now: float) -> str:
         return self.key if self.cooldown else f"{self.key}:{int(now // self.window)}"
@@ -62,6 +63,7 @@ end
 return {0, 0}
 """
 _local_lock = threading.Lock()
+_admit_script = None  # redis-py Script: EVALSHA, the text is sent only if Redis lacks it
 
 
 def admit(limits: list[Limit]) -> Refusal | None:
@@ -80,7 +82,7 @@ def admit(limits: list[Limit]) -> Refusal | None:
         + [("set" if limit.cooldown else "incr") if limit.counts else "check" for limit in limits]
         + [math.ceil(now) + limit.window for limit in limits]
     )
-    index, stored = client.eval(ADMIT, len(keys), *keys, *args)
+    index, stored = _script(client)(keys=keys, args=args, client=client)
     if index == 0:
         return None
     limit = limits[index - 1]
@@ -104,6 +106,13 @@ def reset(limit: Limit) -> None:
     cache.delete(limit.current_key(time.time()))
 
 
+def _script(client):
+    global _admit_script
+    if _admit_script is None:
+        _admit_script = client.register_script(ADMIT)
+    return _admit_script
+
+
 def _redis_client():
     client = getattr(cache, "client", None)
     return client.get_client(write=True) if hasattr(client, "get_client") else None
@@ -116,9 +125,9 @@ def _admit_local(limits: list[Limit], now: float) -> Refusal | None:
             if stored is not None and stored >= (now if limit.cooldown else limit.maximum):
                 return Refusal(limit, limit.wait(now, stored))
         for limit in limits:
-            key = limit.current_key(now)
             if not limit.counts:
                 continue
+            key = limit.current_key(now)
             if limit.cooldown:
                 cache.set(key, math.ceil(now) + limit.window, limit.window)
             elif not cache.add(key, 1, limit.window + 60):

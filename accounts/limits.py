@@ -20,6 +20,7 @@ from accounts.phone import region_of
 
 logger = logging.getLogger(__name__)
 HOUR = 3600
+COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
 
 
 def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None:
@@ -32,11 +33,11 @@ def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None
     limits = [_number_failures(phone, counts=False)]
     if not test_number:
         limits += [
-            Limit(cooldown_key(phone), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True),
-            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR),
-            Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR),
-            Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR),
-            Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR),
+            Limit(cooldown_key(phone), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
+            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
+            Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR, name="ip"),
+            Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
+            Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
         ]
     refusal = admit(limits)
     if refusal is not None:
@@ -96,27 +97,22 @@ def cooldown_key(phone: str) -> str:
 
 
 def _number_failures(phone: str, *, counts: bool = True) -> Limit:
-    return Limit(
-        _number_failures_key(phone), app_settings.OTP_MAX_FAILURES_PER_NUMBER, app_settings.OTP_FAILURE_WINDOW, counts
-    )
-
-
-def _number_failures_key(phone: str) -> str:
-    return f"fail:ph:{phone}"
+    maximum, window = app_settings.OTP_MAX_FAILURES_PER_NUMBER, app_settings.OTP_FAILURE_WINDOW
+    return Limit(f"fail:ph:{phone}", maximum, window, counts, name=NUMBER_FAILURES)
 
 
 def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
-    return Limit(f"fail:ip:{address_key(client_ip)}", app_settings.OTP_MAX_FAILURES_PER_IP_PER_HOUR, HOUR, counts)
+    maximum = app_settings.OTP_MAX_FAILURES_PER_IP_PER_HOUR
+    return Limit(f"fail:ip:{address_key(client_ip)}", maximum, HOUR, counts, name="ip_failures")
 
 
 def _refuse(refusal: Refusal, phone: str) -> None:
-    key = refusal.limit.key
-    if key == _number_failures_key(phone):
+    limit = refusal.limit
+    if limit.name == NUMBER_FAILURES:
         raise VerifyLocked(refusal.wait)
-    if key == cooldown_key(phone):
+    if limit.name == COOLDOWN:
         raise Cooldown(refusal.wait)
-    name = key.split(":")[1] if key.startswith(("n:", "fail:")) else key
-    if key.startswith("n:sms-") and cache.add(f"{key}:logged", 1, refusal.wait):
-        logger.error("SMS breaker tripped: hourly cap reached", extra={"limit": key, "cap": refusal.limit.maximum})
-    signals.send_limit_tripped.send(sender=admit_code_request, limit=name, phone=phone)
+    if limit.name.startswith("sms_") and cache.add(f"{limit.key}:logged", 1, refusal.wait):
+        logger.error("SMS breaker tripped: hourly cap reached", extra={"limit": limit.key, "cap": limit.maximum})
+    signals.send_limit_tripped.send(sender=admit_code_request, limit=limit.name, phone=phone)
     raise RateLimited(refusal.wait)

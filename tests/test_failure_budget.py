@@ -165,3 +165,20 @@ def test_costly_number_types_are_refused_before_anything(api, sms_outbox, phone)
 def test_allowed_types_are_a_setting(api, sms_outbox, settings):
     settings.PHONE_ALLOWED_TYPES = ["mobile", "fixed_line_or_mobile", "toll_free"]
     assert request_code(api, phone="+18002345678").status_code == 200
+
+
+def test_tripped_limits_keep_their_audit_names(api, sms_outbox, settings):
+    from accounts import signals
+
+    heard = []
+    settings.OTP_MAX_SENDS_PER_IP_PER_HOUR = 1
+    settings.SMS_MAX_PER_COUNTRY_PER_HOUR = 2
+    signals.send_limit_tripped.connect(listen := lambda sender, limit, **kw: heard.append(limit))
+    try:
+        request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.1")
+        request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.1")
+        request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.2")
+        request_code(api, phone="+919876500002", REMOTE_ADDR="198.51.100.3")
+    finally:
+        signals.send_limit_tripped.disconnect(listen)
+    assert heard == ["ip", "sms_country"]

@@ -32,12 +32,11 @@ class CompiledLookup:
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         field = model._meta.get_field
-        self.binders = [
-            (self._position(field("hash").get_db_prep_value(HASH_MARK, connection)), "hash"),
-            (self._position(SCOPE_MARK), "scope"),
-            (self._position(field("expiry").get_db_prep_value(NOW_MARK, connection)), "expiry"),
+        self.binders = [  # (where in params, the field that prepares the value, which value)
+            (self._position(field("hash").get_db_prep_value(HASH_MARK, connection)), field("hash"), "digest"),
+            (self._position(SCOPE_MARK), field("scope"), "scope"),
+            (self._position(field("expiry").get_db_prep_value(NOW_MARK, connection)), field("expiry"), "now"),
         ]
-        self.fields = {name: field(name) for _, name in self.binders}
         klass_info = self.compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.model, self.slice = klass_info["model"], slice(start, end)
@@ -54,9 +53,9 @@ class CompiledLookup:
 
     def run(self, connection, *, digest: bytes, scope: str, now: datetime):
         params = list(self.params)
-        values = {"hash": digest, "scope": scope, "expiry": now}
-        for position, name in self.binders:
-            params[position] = self.fields[name].get_db_prep_value(values[name], connection)
+        values = {"digest": digest, "scope": scope, "now": now}
+        for position, field, name in self.binders:
+            params[position] = field.get_db_prep_value(values[name], connection)
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
