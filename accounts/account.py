@@ -1,13 +1,45 @@
-"""Account services for a signed-in person: deleting the account."""
+"""Account services for a signed-in person: changing the number, deleting the account."""
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import otp, signals
 from accounts.app_settings import app_settings
-from accounts.exceptions import ReauthRequired
+from accounts.exceptions import PhoneTaken, ReauthRequired, SameNumber
+from tokens.models import Token
+
+
+def request_phone_change(*, user, phone: str, client_ip: str, language: str) -> otp.IssuedCode:
+    """Send a code to ``phone``, the number ``user`` wants; every send limit applies to it."""
+    if phone == user.phone_number:
+        raise SameNumber()
+    return otp.request_code(phone=phone, name=user.name, client_ip=client_ip, language=language, changing_for=user)
+
+
+def change_phone(*, user, token, phone: str, code: str, client_ip: str):
+    """Move ``user`` to ``phone`` once its code is verified; every token but ``token`` is revoked.
+
+    Whether another account holds ``phone`` is told (PhoneTaken) only after the code is verified, so
+    only the number's owner learns it."""
+    if phone == user.phone_number:
+        raise SameNumber()
+    otp.verify_code(phone=phone, code=code, client_ip=client_ip, changing_for=user)
+    old_phone = user.phone_number
+    try:
+        with transaction.atomic():
+            if get_user_model().objects.filter(phone_number=phone).exists():
+                raise PhoneTaken()
+            user.phone_number = phone
+            user.save(update_fields=["phone_number"])
+            Token.objects.filter(user=user).exclude(pk=token.pk).revoke()
+    except (IntegrityError, PhoneTaken):  # IntegrityError: another account took it meanwhile
+        user.phone_number = old_phone
+        raise PhoneTaken() from None
+    signals.phone_changed.send(sender=change_phone, user=user, old_phone=old_phone, new_phone=phone)
+    return user
 
 
 def delete_account(*, user, token) -> None:

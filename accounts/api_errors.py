@@ -18,6 +18,12 @@ ANSWERS = {
         status.HTTP_503_SERVICE_UNAVAILABLE,
         _("The SMS service is unavailable, please retry shortly."),
     ),
+    errors.CaptchaInvalid: (status.HTTP_400_BAD_REQUEST, _("The CAPTCHA was not solved, please try again.")),
+    errors.CaptchaUnavailable: (
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        _("The CAPTCHA check is unavailable, please retry shortly."),
+    ),
+    errors.PhoneTaken: (status.HTTP_409_CONFLICT, _("This number belongs to another account.")),
     errors.AccountDisabled: (status.HTTP_401_UNAUTHORIZED, _("This account is disabled.")),
     errors.ReauthRequired: (
         status.HTTP_403_FORBIDDEN,
@@ -37,6 +43,8 @@ class SignInFailed(exceptions.APIException):
 def to_api_exception(exc: errors.SignInError) -> exceptions.APIException:
     if isinstance(exc, errors.RegionNotAllowed):
         return exceptions.ValidationError({"phone_number": [_("SMS cannot be sent to this country.")]})
+    if isinstance(exc, errors.SameNumber):
+        return exceptions.ValidationError({"phone_number": [_("This is already your number.")]})
     status_code, message = ANSWERS[type(exc)]
     extra = {"attempts_left": exc.attempts_left} if isinstance(exc, errors.OTPInvalid) else None
     return SignInFailed(status_code, message, exc.code, extra, getattr(exc, "wait", None))

@@ -33,6 +33,10 @@ class AccountSettings(AppSettings):
     OTP_TEST_NUMBERS = Knob({}, parse_test_numbers)
     OTP_TEST_NUMBERS_IN_PRODUCTION = Knob(False, parse_bool)
 
+    CAPTCHA_SECRET = Knob("", str)  # set: the code request must carry a solved captcha_token
+    CAPTCHA_VERIFY_URL = Knob("https://challenges.cloudflare.com/turnstile/v0/siteverify", str)
+    CAPTCHA_FAIL_OPEN = Knob(False, parse_bool)  # provider unreachable: let requests through
+
     SMS_BACKEND = Knob("", str)  # empty: "twilio" when TWILIO_ACCOUNT_SID is set, else "console"
     SMS_MESSAGE_TEMPLATE = Knob("", str)  # empty: the translated default message
     SMS_DO_NOT_SHARE_WARNING = Knob(False, parse_bool)

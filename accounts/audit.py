@@ -62,6 +62,11 @@ def user_deleted(sender, phone, **kwargs):
     _log("user_deleted", phone=phone)
 
 
+@receiver(signals.phone_changed)
+def phone_changed(sender, user, old_phone, new_phone, **kwargs):
+    _log("phone_changed", user_id=user.pk, old_phone=mask_phone(old_phone), new_phone=mask_phone(new_phone))
+
+
 @receiver(token_signals.token_issued)
 def token_issued(sender, token, **kwargs):
     _log("token_issued", user_id=token.user_id, token_id=token.pk, scope=token.scope)

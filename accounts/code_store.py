@@ -1,5 +1,7 @@
 """The pending code in the cache: only a keyed hash of it, with its expiry, the pending name and
-an attempt counter, under ``otp:<phone>`` and ``otp-n:<phone>``; never the code itself.
+an attempt counter, under ``otp:<subject>`` and ``otp-n:<subject>``; never the code itself. The
+subject is the phone number for sign-in, and the number with its account for a number change (see
+``subject_of``), so a code sent for one can never be used for the other.
 
 ``claim_attempt`` reserves an attempt before ``consume`` compares, so parallel guesses cannot exceed
 OTP_MAX_ATTEMPTS; the winning try deletes the state, and ``cache.delete`` answering True makes
@@ -34,34 +36,39 @@ class PendingCode(NamedTuple):
         return cls(packed[:size], int.from_bytes(packed[size : size + 5], "big"), packed[size + 5 :].decode())
 
 
+def subject_of(phone: str, changing_for=None) -> str:
+    """Whose code it is: ``phone`` signing in, or ``phone`` becoming ``changing_for``'s number."""
+    return phone if changing_for is None else f"{phone}>user:{changing_for.pk}"
+
+
 def generate_code(length: int) -> str:
     """A code uniform over all 10**length values, leading zeros included."""
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def store(phone: str, code: str, name: str, *, keep_attempts: bool = False) -> int:
-    """Keep ``code``'s hash for ``phone`` (replacing any earlier code); returns its expiry (epoch s).
+def store(subject: str, code: str, name: str, *, keep_attempts: bool = False) -> int:
+    """Keep ``code``'s hash for ``subject`` (replacing any earlier code); returns its expiry (epoch s).
 
     ``keep_attempts``: a fixed code (a test number) keeps the tries already spent on it."""
     expires_at = int(time.time()) + app_settings.OTP_TTL
-    cache.set(state_key(phone), PendingCode(digest(phone, code), expires_at, name).pack(), app_settings.OTP_TTL)
+    cache.set(state_key(subject), PendingCode(digest(subject, code), expires_at, name).pack(), app_settings.OTP_TTL)
     if keep_attempts:
-        cache.add(attempts_key(phone), 0, app_settings.OTP_TTL)
+        cache.add(attempts_key(subject), 0, app_settings.OTP_TTL)
     else:
-        cache.set(attempts_key(phone), 0, app_settings.OTP_TTL)
+        cache.set(attempts_key(subject), 0, app_settings.OTP_TTL)
     return expires_at
 
 
-def claim_attempt(phone: str) -> tuple[PendingCode, int]:
+def claim_attempt(subject: str) -> tuple[PendingCode, int]:
     """The pending code and the number of this try, reserved; OTPExpired if there is none left."""
-    packed = cache.get(state_key(phone))
+    packed = cache.get(state_key(subject))
     if packed is None:
         raise OTPExpired()
     pending = PendingCode.unpack(packed)
     if pending.expires_at <= time.time():
         raise OTPExpired()
     try:
-        attempt = cache.incr(attempts_key(phone))
+        attempt = cache.incr(attempts_key(subject))
     except ValueError:
         raise OTPExpired() from None
     if attempt > app_settings.OTP_MAX_ATTEMPTS:
@@ -69,34 +76,34 @@ def claim_attempt(phone: str) -> tuple[PendingCode, int]:
     return pending, attempt
 
 
-def consume(phone: str, pending: PendingCode, attempt: int, code: str) -> str:
+def consume(subject: str, pending: PendingCode, attempt: int, code: str) -> str:
     """Consume the pending code if ``code`` matches and return its pending name.
 
     Raises OTPInvalid (wrong; the code is destroyed at the limit) or OTPExpired (another try won).
     """
-    if not hmac.compare_digest(pending.digest, digest(phone, code)):
+    if not hmac.compare_digest(pending.digest, digest(subject, code)):
         attempts_left = app_settings.OTP_MAX_ATTEMPTS - attempt
         if attempts_left <= 0:
-            discard(phone)
+            discard(subject)
         raise OTPInvalid(attempts_left=attempts_left)
-    if not cache.delete(state_key(phone)):
+    if not cache.delete(state_key(subject)):
         raise OTPExpired()
-    cache.delete(attempts_key(phone))
+    cache.delete(attempts_key(subject))
     return pending.name
 
 
-def discard(phone: str) -> None:
-    cache.delete_many([state_key(phone), attempts_key(phone)])
+def discard(subject: str) -> None:
+    cache.delete_many([state_key(subject), attempts_key(subject)])
 
 
-def digest(phone: str, code: str) -> bytes:
+def digest(subject: str, code: str) -> bytes:
     """HMAC-SHA256 keyed from SECRET_KEY, cut to 128 bits (the code, not the hash, bounds guessing)."""
-    return salted_hmac("cheershare.otp", f"{phone}:{code}", algorithm="sha256").digest()[:DIGEST_SIZE]
+    return salted_hmac("cheershare.otp", f"{subject}:{code}", algorithm="sha256").digest()[:DIGEST_SIZE]
 
 
-def state_key(phone: str) -> str:
-    return f"otp:{phone}"
+def state_key(subject: str) -> str:
+    return f"otp:{subject}"
 
 
-def attempts_key(phone: str) -> str:
-    return f"otp-n:{phone}"
+def attempts_key(subject: str) -> str:
+    return f"otp-n:{subject}"

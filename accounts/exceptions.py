@@ -43,6 +43,24 @@ class RegionNotAllowed(SignInError):
     code = "invalid"
 
 
+class CaptchaInvalid(SignInError):
+    code = "captcha_invalid"
+
+
+class CaptchaUnavailable(SignInError):
+    code = "captcha_unavailable"
+
+
+class PhoneTaken(SignInError):
+    """The new number of a number change belongs to another account."""
+
+    code = "phone_taken"
+
+
+class SameNumber(SignInError):
+    code = "invalid"
+
+
 class SMSUnavailable(SignInError):
     code = "sms_unavailable"
 

@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from accounts import code_store, limits, metrics, sending, signals
 from accounts.app_settings import app_settings
+from accounts.captcha import require_captcha
 from accounts.exceptions import OTPExpired, OTPInvalid, SignInError, SMSUnavailable
 from accounts.phone import mask_phone
 
@@ -23,23 +24,30 @@ class IssuedCode:
     resend_in: int
 
 
-def request_code(*, phone: str, name: str, client_ip: str, language: str) -> IssuedCode:
-    """Issue a code for ``phone`` (E.164) and queue its SMS; raises RateLimited or SMSUnavailable.
+def request_code(
+    *, phone: str, name: str, client_ip: str, language: str, captcha_token: str = "", changing_for=None
+) -> IssuedCode:
+    """Issue a code for ``phone`` (E.164) and queue its SMS; raises a SignInError if refused.
 
-    A disabled account's number gets the same answer as anyone's, and no message."""
+    Sign-in (``changing_for`` None) passes the CAPTCHA gate first, and a disabled account's number
+    gets the same answer as anyone's, and no message. ``changing_for``: the signed-in user whose
+    number would become ``phone``. Test numbers skip the CAPTCHA and the send limits."""
     fixed = app_settings.test_numbers().get(phone)
+    if changing_for is None and fixed is None:
+        require_captcha(captcha_token, client_ip)
     limits.admit_code_request(phone, client_ip, test_number=fixed is not None)
     issued = IssuedCode(expires_in=app_settings.OTP_TTL, resend_in=app_settings.OTP_RESEND_COOLDOWN)
-    if get_user_model().objects.filter(phone_number=phone, is_active=False).exists():
+    if changing_for is None and get_user_model().objects.filter(phone_number=phone, is_active=False).exists():
         logger.warning("code requested for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
         return issued
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
-    expires_at = code_store.store(phone, code, name, keep_attempts=fixed is not None)
+    subject = code_store.subject_of(phone, changing_for)
+    expires_at = code_store.store(subject, code, name, keep_attempts=fixed is not None)
     if fixed is None:
         try:
             sending.queue_sms(phone, code, language, expires_at)
         except SMSUnavailable:
-            code_store.discard(phone)
+            code_store.discard(subject)
             cache.delete(limits.cooldown_key(phone))
             raise
         metrics.CODES_SENT.inc()
@@ -49,18 +57,20 @@ def request_code(*, phone: str, name: str, client_ip: str, language: str) -> Iss
     return issued
 
 
-def verify_code(*, phone: str, code: str, client_ip: str) -> str:
-    """Consume the pending code for ``phone`` if ``code`` matches; returns the pending name.
+def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> str:
+    """Consume the pending code for ``phone`` (for ``changing_for``'s number change, if given) if
+    ``code`` matches; returns the pending name.
 
     A locked number or address is refused before anything else. Each try that will be compared
     spends one unit of both failure budgets first (so parallel guesses never exceed them); a right
     code resets the number's, a try another request beat gives both back."""
     try:
         limits.check_guess(phone, client_ip)
-        pending, attempt = code_store.claim_attempt(phone)
+        subject = code_store.subject_of(phone, changing_for)
+        pending, attempt = code_store.claim_attempt(subject)
         limits.reserve_guess(phone, client_ip)
         try:
-            name = code_store.consume(phone, pending, attempt, code)
+            name = code_store.consume(subject, pending, attempt, code)
         except OTPExpired:
             limits.settle_guess(phone, client_ip, right=False)
             raise

@@ -54,22 +54,38 @@ class NameField(StrictCharField):
         super().__init__(min_length=1, max_length=100, validators=[reject_control_characters], **kwargs)
 
 
+class OTPField(StrictCharField):
+    """A string of exactly OTP_LENGTH ASCII digits."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=12, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        length = app_settings.OTP_LENGTH
+        if len(value) != length or not value.isascii() or not value.isdigit():
+            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": length})
+        return value
+
+
 class CodeRequestInput(serializers.Serializer):
     name = NameField()
     phone_number = PhoneNumberField()
+    captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
 
 
 class VerifyInput(serializers.Serializer):
     phone_number = PhoneNumberField()
     name = NameField(required=False)
-    otp = StrictCharField(max_length=12)
+    otp = OTPField()
     device_name = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
 
-    def validate_otp(self, value: str) -> str:
-        length = app_settings.OTP_LENGTH
-        if len(value) != length or not value.isascii() or not value.isdigit():
-            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": length})
-        return value
+
+class PhoneChangeInput(serializers.Serializer):
+    """Without ``otp``: send a code to the new number. With it: verify it and move the account."""
+
+    phone_number = PhoneNumberField()
+    otp = OTPField(required=False)
 
 
 class UserOutput(serializers.Serializer):

@@ -11,3 +11,4 @@ number_locked = Signal()  # phone (the failure budget spent: the number is locke
 send_limit_tripped = Signal()  # limit, phone
 user_created = Signal()  # user
 user_deleted = Signal()  # phone
+phone_changed = Signal()  # user, old_phone, new_phone

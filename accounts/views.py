@@ -11,12 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import otp
-from accounts.account import delete_account
+from accounts.account import change_phone, delete_account, request_phone_change
 from accounts.api_errors import SignInErrorsMixin
 from accounts.client_ip import client_ip
 from accounts.serializers import (
     CodeRequestInput,
     CodeSentOutput,
+    PhoneChangeInput,
     SignedInOutput,
     UserEnvelopeOutput,
     UserUpdateInput,
@@ -52,16 +53,13 @@ class SignupView(SignInErrorsMixin, APIView):
             return self._verify(request)
         data = _validated(CodeRequestInput, request.data)
         issued = otp.request_code(
-            phone=data["phone_number"], name=data["name"], client_ip=client_ip(request), language=get_language()
+            phone=data["phone_number"],
+            name=data["name"],
+            client_ip=client_ip(request),
+            language=get_language(),
+            captcha_token=data.get("captcha_token", ""),
         )
-        return Response(
-            {
-                "success": True,
-                "message": _("OTP sent successfully"),
-                "expires_in": issued.expires_in,
-                "resend_in": issued.resend_in,
-            }
-        )
+        return _code_sent(issued)
 
     def _verify(self, request):
         data = _validated(VerifyInput, request.data)
@@ -110,12 +108,53 @@ class MeView(SignInErrorsMixin, APIView):
         return Response(status=204)
 
 
+@method_decorator(never_cache, name="dispatch")
+class PhoneChangeView(SignInErrorsMixin, APIView):
+    @extend_schema(
+        request=PhoneChangeInput,
+        responses={
+            200: PolymorphicProxySerializer(
+                "PhoneChangeResponse", [CodeSentOutput, UserEnvelopeOutput], resource_type_field_name=None
+            ),
+            **error_responses(400, 401, 409, 413, 415, 429, 503),
+        },
+        description="Without `otp`: send a code to the new number. With `otp`: verify it and move the "
+        "account to it (409 `phone_taken` if another account holds it); every other token is revoked.",
+    )
+    def post(self, request):
+        data = _validated(PhoneChangeInput, request.data)
+        if "otp" not in data:
+            issued = request_phone_change(
+                user=request.user, phone=data["phone_number"], client_ip=client_ip(request), language=get_language()
+            )
+            return _code_sent(issued)
+        user = change_phone(
+            user=request.user,
+            token=request.auth,
+            phone=data["phone_number"],
+            code=data["otp"],
+            client_ip=client_ip(request),
+        )
+        return Response({"success": True, "data": user_data(user)})
+
+
 class ProtectedView(APIView):
     @extend_schema(
         responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401, 503)}
     )
     def get(self, request):
         return Response({"data": "Protected"})
+
+
+def _code_sent(issued: otp.IssuedCode) -> Response:
+    return Response(
+        {
+            "success": True,
+            "message": _("OTP sent successfully"),
+            "expires_in": issued.expires_in,
+            "resend_in": issued.resend_in,
+        }
+    )
 
 
 def _validated(serializer_class, data) -> dict:

@@ -13,14 +13,16 @@ class ErrorEnvelope(serializers.Serializer):
 
 
 DESCRIPTIONS = {
-    400: "Invalid input (`invalid`, with `fields`) or a body that is not a JSON object (`parse_error`).",
+    400: "Invalid input (`invalid`, with `fields`), a body that is not a JSON object (`parse_error`), "
+    "or a refused CAPTCHA (`captcha_invalid`).",
     401: "Missing, malformed, unknown or expired credentials, or a wrong or expired code.",
     403: "Refused: e.g. `reauth_required` (sign in again first).",
     404: "Not found.",
+    409: "The number belongs to another account (`phone_taken`).",
     413: "Body over 1 MiB.",
     415: "Body is not JSON.",
     429: "Too many requests (`throttled`, `otp_cooldown`, `verify_locked`); see `Retry-After`.",
-    503: "A dependency (database, cache, broker or SMS) is unavailable.",
+    503: "A dependency (database, cache, broker, SMS or CAPTCHA provider) is unavailable.",
 }
 
 

@@ -5,7 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from accounts.views import MeView, ProtectedView, SignupView
+from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView
 from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
 from tokens.views import LogoutAllView, LogoutView, SessionDetailView, SessionListView
@@ -32,6 +32,7 @@ urlpatterns = [
     path("v1/protected", ProtectedView.as_view(), name="protected"),
     path("protected", ProtectedView.as_view(), name="protected-legacy"),
     path("v1/me", MeView.as_view(), name="me"),
+    path("v1/me/phone", PhoneChangeView.as_view(), name="me-phone"),
     path("v1/logout", LogoutView.as_view(), name="logout"),
     path("v1/logout-all", LogoutAllView.as_view(), name="logout-all"),
     path("v1/sessions", SessionListView.as_view(), name="sessions"),

@@ -7,6 +7,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+    payload = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 class FakeTwilio:
     """``script`` holds (status, twilio_error_code, delay_seconds) answers, used in order; then 201."""
 
@@ -56,15 +65,44 @@ class FakeTwilio:
                 form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
                 form["path"] = self.path
                 form["authorization"] = self.headers.get("Authorization", "")
-                status, body = fake._answer(form)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, *fake._answer(form))
 
             def log_message(self, *args):
                 pass
 
         return Handler
+
+
+class FakeSiteverify:
+    """A CAPTCHA siteverify endpoint (Turnstile, hCaptcha, reCAPTCHA form): tokens in ``valid`` pass.
+
+    ``delay`` makes it slow (to test the timeout); every form it received is in ``forms``."""
+
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.valid: set[str] = set()
+        self.forms: list[dict] = []
+        self.delay = 0.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+                fake.forms.append(form)
+                time.sleep(fake.delay)
+                passed = form.get("secret") == fake.secret and form.get("response") in fake.valid
+                codes = [] if passed else ["invalid-input-response"]
+                send_json(self, 200, {"success": passed, "error-codes": codes})
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/turnstile/v0/siteverify"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -64,8 +64,15 @@ def test_forged_forwarded_for_does_not_dodge_the_address_cap(api, sms_outbox, se
         (2, "1.1.1.1, 2.2.2.2", "1.1.1.1"),
         (2, "9.9.9.9, 1.1.1.1, 2.2.2.2", "1.1.1.1"),
         (3, "2.2.2.2", "2.2.2.2"),
+        # fewer hops than trusted proxies: the nearest one, never the client-written leftmost
+        (3, "6.6.6.6, 2.2.2.2", "2.2.2.2"),
+        (1, "1.1.1.1:5678", "1.1.1.1"),
+        (1, "[2001:db8::1]:443", "2001:db8::1"),
+        (1, "2001:db8::1", "2001:db8::1"),
+        (1, "[2001:db8::1]", "2001:db8::1"),
         (1, "", "10.0.0.1"),
         (1, "not-an-ip", "10.0.0.1"),
+        (1, "unknown:80", "10.0.0.1"),
     ],
 )
 def test_client_address_honours_trusted_proxy_count(settings, count, forwarded, expected):

@@ -10,8 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff(client):
-    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
-    assert client.login(phone_number="+919000000001", password="a-long-admin-password")
+    client.force_login(User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password"))
     return client
 
 
@@ -88,3 +87,39 @@ def test_createsuperuser_rejects_a_number_not_in_e164(monkeypatch):
     with pytest.raises(CommandError, match="E.164"):
         call_command("createsuperuser", interactive=False, verbosity=0)
     assert not User.objects.exists()
+
+
+def admin_login(client, username, password, address="198.51.100.10"):
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=address
+    )
+
+
+def test_admin_login_locks_an_account_after_repeated_wrong_passwords(client, settings):
+    """django-axes: ADMIN_LOGIN_MAX_FAILURES wrong passwords lock the account, even for the right one."""
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        answer = admin_login(client, "+919000000001", f"guess-{i}", address=f"198.51.100.{i}")
+        assert answer.status_code == (200 if i < settings.AXES_FAILURE_LIMIT - 1 else 429)
+    locked = admin_login(client, "+919000000001", "a-long-admin-password", address="198.51.100.99")
+    assert locked.status_code == 429
+    call_command("axes_reset_username", "+919000000001")
+    assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 302
+
+
+def test_admin_login_locks_an_address_trying_many_accounts(client, settings):
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        admin_login(client, f"+91900000010{i}", "guess")
+    assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 429
+    assert admin_login(client, "+919000000001", "a-long-admin-password", address="203.0.113.5").status_code == 302
+
+
+def test_a_successful_admin_login_resets_its_failures(client, settings):
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        admin_login(client, "+919000000001", "guess")
+    assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 302
+    client.logout()
+    assert admin_login(client, "+919000000001", "guess").status_code == 200
+    assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 302

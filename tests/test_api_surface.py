@@ -21,6 +21,7 @@ ROUTES = {
     "/v1/protected": {"get"},
     "/protected": {"get"},
     "/v1/me": {"get", "patch", "delete"},
+    "/v1/me/phone": {"post"},
     "/v1/logout": {"post"},
     "/v1/logout-all": {"post"},
     "/v1/sessions": {"get"},
