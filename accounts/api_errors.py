@@ -23,6 +23,10 @@ ANSWERS = {
         status.HTTP_503_SERVICE_UNAVAILABLE,
         _("The CAPTCHA check is unavailable, please retry shortly."),
     ),
+    errors.PhoneUndeliverable: (
+        status.HTTP_400_BAD_REQUEST,
+        _("Messages cannot be delivered to this number; check it or use another one."),
+    ),
     errors.PhoneTaken: (status.HTTP_409_CONFLICT, _("This number belongs to another account.")),
     errors.AccountDisabled: (status.HTTP_401_UNAUTHORIZED, _("This account is disabled.")),
     errors.ReauthRequired: (

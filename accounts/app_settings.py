@@ -33,31 +33,13 @@ class AccountSettings(AppSettings):
     OTP_TEST_NUMBERS = Knob({}, parse_test_numbers)
     OTP_TEST_NUMBERS_IN_PRODUCTION = Knob(False, parse_bool)
 
-    CAPTCHA_SECRET = Knob("", str)  # set: the code request must carry a solved captcha_token
-    CAPTCHA_VERIFY_URL = Knob("https://challenges.cloudflare.com/turnstile/v0/siteverify", str)
-    CAPTCHA_FAIL_OPEN = Knob(False, parse_bool)  # provider unreachable: let requests through
-
-    SMS_BACKEND = Knob("", str)  # empty: "twilio" when TWILIO_ACCOUNT_SID is set, else "console"
-    SMS_MESSAGE_TEMPLATE = Knob("", str)  # empty: the translated default message
-    SMS_DO_NOT_SHARE_WARNING = Knob(False, parse_bool)
-    SMS_MAX_RETRIES = Knob(3, int)
-    SMS_RETRY_BACKOFF = Knob(2, int)
-    SMS_MAX_PER_HOUR = Knob(0, int)
+    SMS_MAX_PER_HOUR = Knob(0, int)  # the SMS-pumping breaker: global and per-region hourly caps
     SMS_MAX_PER_COUNTRY_PER_HOUR = Knob(0, int)
     SMS_ALLOWED_REGIONS = Knob([], parse_upper_list)
 
-    TWILIO_ACCOUNT_SID = Knob("", str)
-    TWILIO_AUTH_TOKEN = Knob("", str)
-    TWILIO_API_KEY_SID = Knob("", str)
-    TWILIO_API_KEY_SECRET = Knob("", str)
-    TWILIO_FROM_NUMBER = Knob("", str)
-    TWILIO_MESSAGING_SERVICE_SID = Knob("", str)
-    TWILIO_API_BASE_URL = Knob("https://api.twilio.com", str)
-    TWILIO_HTTP_TIMEOUT = Knob(10, int)
-
-    @property
-    def sms_backend(self) -> str:
-        return self.SMS_BACKEND or ("twilio" if self.TWILIO_ACCOUNT_SID else "console")
+    CAPTCHA_SECRET = Knob("", str)  # set: the code request must carry a solved captcha_token
+    CAPTCHA_VERIFY_URL = Knob("https://challenges.cloudflare.com/turnstile/v0/siteverify", str)
+    CAPTCHA_FAIL_OPEN = Knob(False, parse_bool)  # provider unreachable: let requests through
 
     def test_numbers(self) -> dict[str, str]:
         """OTP_TEST_NUMBERS with the numbers in E.164 (ValueError if one is not a number)."""
@@ -88,10 +70,6 @@ class AccountSettings(AppSettings):
         if unknown or not self.PHONE_ALLOWED_TYPES:
             found.append(("accounts.E006", f"PHONE_ALLOWED_TYPES: unknown or no types {unknown}; see phonenumbers."))
         if not settings.DEBUG:
-            if self.sms_backend == "console":
-                found.append(
-                    ("accounts.E004", "SMS_BACKEND=console prints codes to the log and is refused when DEBUG=0.")
-                )
             if self.OTP_TEST_NUMBERS and not self.OTP_TEST_NUMBERS_IN_PRODUCTION:
                 found.append(
                     (

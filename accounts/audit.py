@@ -5,7 +5,8 @@ import logging
 from django.dispatch import receiver
 
 from accounts import signals
-from accounts.phone import mask_phone
+from messaging import signals as messaging_signals
+from messaging.numbers import mask_phone
 from tokens import signals as token_signals
 
 logger = logging.getLogger(__name__)
@@ -22,14 +23,24 @@ def code_requested(sender, phone, test_number, **kwargs):
     _log("code_requested", phone=phone, test_number=test_number)
 
 
-@receiver(signals.sms_sent)
+@receiver(messaging_signals.sms_sent)
 def sms_sent(sender, phone, **kwargs):
     _log("sms_sent", phone=phone)
 
 
-@receiver(signals.sms_failed)
+@receiver(messaging_signals.sms_failed)
 def sms_failed(sender, phone, error_code, status, permanent, **kwargs):
     _log("sms_failed", logging.ERROR, phone=phone, error_code=error_code, status=status, permanent=permanent)
+
+
+@receiver(messaging_signals.number_suppressed)
+def number_suppressed(sender, phone, error_code, **kwargs):
+    _log("number_suppressed", logging.WARNING, phone=phone, error_code=error_code)
+
+
+@receiver(messaging_signals.region_closed)
+def region_closed(sender, region, conversion, sample, until, **kwargs):
+    _log("region_closed", logging.WARNING, region=region, conversion=round(conversion, 3), sample=sample)
 
 
 @receiver(signals.verification_failed)

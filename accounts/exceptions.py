@@ -61,6 +61,12 @@ class SameNumber(SignInError):
     code = "invalid"
 
 
+class PhoneUndeliverable(SignInError):
+    """Twilio reported the number cannot take messages (it is suppressed for a while)."""
+
+    code = "phone_undeliverable"
+
+
 class SMSUnavailable(SignInError):
     code = "sms_unavailable"
 

@@ -15,8 +15,9 @@ from django.core.cache import cache
 from accounts import counters, signals
 from accounts.app_settings import app_settings
 from accounts.counters import Limit, Refusal, admit
-from accounts.exceptions import Cooldown, RateLimited, RegionNotAllowed, VerifyLocked
-from accounts.phone import region_of
+from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
+from messaging import alarm, suppression
+from messaging.numbers import region_of
 
 logger = logging.getLogger(__name__)
 HOUR = 3600
@@ -28,8 +29,8 @@ def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None
 
     Test numbers skip the send limits, not the failure budget."""
     region = region_of(phone)
-    if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
-        raise RegionNotAllowed()
+    if not test_number:
+        _require_deliverable(phone, region)
     limits = [_number_failures(phone, counts=False)]
     if not test_number:
         limits += [
@@ -42,6 +43,18 @@ def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None
     refusal = admit(limits)
     if refusal is not None:
         _refuse(refusal, phone)
+
+
+def _require_deliverable(phone: str, region: str) -> None:
+    """Refuse a region off the allow-list or closed by the pumping alarm, and a suppressed number."""
+    if app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
+        raise RegionNotAllowed()
+    wait = alarm.closed_for(region)
+    if wait:
+        signals.send_limit_tripped.send(sender=admit_code_request, limit="region_closed", phone=phone)
+        raise RateLimited(wait)
+    if suppression.is_suppressed(phone):
+        raise PhoneUndeliverable()
 
 
 def check_guess(phone: str, client_ip: str) -> None:

@@ -2,7 +2,6 @@
 
 from prometheus_client import Counter
 
-CODES_SENT = Counter("cheershare_otp_codes_sent_total", "One-time codes queued for delivery")
+CODES_SENT = Counter("cheershare_otp_codes_sent_total", "One-time codes queued for delivery, by region", ["region"])
 VERIFICATIONS = Counter("cheershare_otp_verifications_total", "Code verifications by outcome", ["outcome"])
 NUMBERS_LOCKED = Counter("cheershare_numbers_locked_total", "Numbers locked after spending their failure budget")
-SMS_DELIVERIES = Counter("cheershare_sms_deliveries_total", "SMS delivery attempts by outcome", ["outcome"])

@@ -1,19 +1,22 @@
 """The sign-in code services: request a code (limits, store, send) and verify it.
 
-Views call these two functions; the jobs live in ``limits``, ``code_store`` and ``sending``.
+Views call these two functions; the jobs live in ``limits``, ``code_store`` and ``messaging``.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.utils import timezone
 
-from accounts import code_store, limits, metrics, sending, signals
+from accounts import code_store, limits, metrics, signals
 from accounts.app_settings import app_settings
 from accounts.captcha import require_captcha
 from accounts.exceptions import OTPExpired, OTPInvalid, SignInError, SMSUnavailable
-from accounts.phone import mask_phone
+from messaging import records, sending
+from messaging.numbers import mask_phone, region_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +49,11 @@ def request_code(
     if fixed is None:
         try:
             sending.queue_sms(phone, code, language, expires_at)
-        except SMSUnavailable:
+        except sending.NotQueued:
             code_store.discard(subject)
             cache.delete(limits.cooldown_key(phone))
-            raise
-        metrics.CODES_SENT.inc()
+            raise SMSUnavailable() from None
+        metrics.CODES_SENT.labels(region_of(phone)).inc()
     else:
         logger.warning("test number used: fixed code issued, no SMS", extra={"phone": mask_phone(phone)})
     signals.code_requested.send(sender=request_code, phone=phone, test_number=fixed is not None)
@@ -80,6 +83,7 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
             _wrong_code(phone, exc.attempts_left)
         raise
     limits.settle_guess(phone, client_ip, right=True)
+    records.mark_verified(phone, sent_after=timezone.now() - timedelta(seconds=app_settings.OTP_TTL))
     metrics.VERIFICATIONS.labels("success").inc()
     return name
 

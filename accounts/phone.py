@@ -35,16 +35,6 @@ def require_allowed_type(e164: str) -> None:
         raise ValidationError(TYPE_MESSAGE, code="invalid")
 
 
-def region_of(e164: str) -> str:
-    """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
-
-
-def mask_phone(e164: str) -> str:
-    """``+919876543210`` -> ``+91******3210``: enough to correlate, not enough to identify."""
-    return e164[:3] + "*" * max(len(e164) - 7, 0) + e164[-4:]
-
-
 def validate_e164(value: str) -> None:
     """Model-field validator: the value must already be a valid number in E.164."""
     if normalize_phone(value) != value:

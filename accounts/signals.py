@@ -3,8 +3,6 @@
 from django.dispatch import Signal
 
 code_requested = Signal()  # phone, test_number
-sms_sent = Signal()  # phone
-sms_failed = Signal()  # phone, error_code, permanent
 verification_failed = Signal()  # phone, attempts_left
 locked_out = Signal()  # phone (one code destroyed after OTP_MAX_ATTEMPTS)
 number_locked = Signal()  # phone (the failure budget spent: the number is locked)

@@ -143,7 +143,8 @@ def queries_per_request(token: str) -> list[dict]:
 
 def seed_codes(count: int) -> str:
     """Pending codes for ``count`` fresh numbers, requested through the service; returns a pairs file."""
-    from accounts import otp, sms
+    from accounts import otp
+    from messaging import backends as sms
 
     sms.outbox.clear()
     lines = []

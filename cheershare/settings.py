@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.app_settings import AccountSettings
+from messaging.app_settings import MessagingSettings
 from cheershare.conf import from_environment, parse_bool, parse_list
 from tokens.app_settings import TokenSettings
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "messaging",
     "accounts",
     "tokens",
 ]
@@ -211,7 +213,7 @@ CELERY_BEAT_SCHEDULE = (
 
 # The apps' own knobs (OTP_*, SMS_*, TWILIO_*, TOKEN_*, ...): declared with their defaults in each
 # app's app_settings module; only the ones the environment sets are added here.
-globals().update(from_environment(os.environ, AccountSettings, TokenSettings))
+globals().update(from_environment(os.environ, AccountSettings, MessagingSettings, TokenSettings))
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView
 from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
+from messaging.views import TwilioStatusView
 from tokens.views import LogoutAllView, LogoutView, SessionDetailView, SessionListView
 
 
@@ -37,6 +38,7 @@ urlpatterns = [
     path("v1/logout-all", LogoutAllView.as_view(), name="logout-all"),
     path("v1/sessions", SessionListView.as_view(), name="sessions"),
     path("v1/sessions/<int:pk>", SessionDetailView.as_view(), name="session-detail"),
+    path("v1/twilio/status", TwilioStatusView.as_view(), name="twilio-status"),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("readyz", ReadyView.as_view(), name="readyz"),
     path("metrics", MetricsView.as_view(), name="metrics"),

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts import sms
+from messaging import backends as sms
 from tests.fakes import FakeTwilio
 from tests.helpers import PHONE
 from tests.live import CeleryWorker, Gunicorn, RedisServer, base_env

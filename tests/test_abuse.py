@@ -122,7 +122,7 @@ def test_no_secret_reaches_any_log(api, sms_outbox, twilio_settings, fake_twilio
     for name in ["twilio", "twilio.http_client", "celery", "kombu", "urllib3", "django", "cheershare"]:
         caplog.set_level(logging.DEBUG, logger=name)
     twilio_settings.OTP_RESEND_COOLDOWN = 0
-    fake_twilio.script = [(500, 20500, 0), (400, 21211, 0)]
+    fake_twilio.script = [(500, 20500, 0), (400, 21408, 0)]  # 21408: a permanent refusal that suppresses nothing
     request_code(api)  # 500 then a permanent failure: nothing delivered
     request_code(api)
     code = fake_twilio.wait_for_messages(1)[-1]["Body"].split("password is ")[1][:6]
@@ -134,7 +134,7 @@ def test_no_secret_reaches_any_log(api, sms_outbox, twilio_settings, fake_twilio
     codes = {r["Body"].split("password is ")[1][:6] for r in fake_twilio.requests}
     for secret in [*codes, token, "twilio-auth-token-secret"]:
         assert secret not in text
-    assert "sms_failed" in text and "21211" in text
+    assert "sms_failed" in text and "21408" in text
 
 
 def test_admin_needs_a_staff_login(client, django_user_model):

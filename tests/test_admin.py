@@ -90,9 +90,7 @@ def test_createsuperuser_rejects_a_number_not_in_e164(monkeypatch):
 
 
 def admin_login(client, username, password, address="198.51.100.10"):
-    return client.post(
-        "/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=address
-    )
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def test_admin_login_locks_an_account_after_repeated_wrong_passwords(client, settings):

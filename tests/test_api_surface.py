@@ -22,6 +22,7 @@ ROUTES = {
     "/protected": {"get"},
     "/v1/me": {"get", "patch", "delete"},
     "/v1/me/phone": {"post"},
+    "/v1/twilio/status": {"post"},
     "/v1/logout": {"post"},
     "/v1/logout-all": {"post"},
     "/v1/sessions": {"get"},
@@ -91,7 +92,9 @@ def metric(api, pattern: str) -> float:
 def test_metrics_count_requests_and_product_events(api, sms_outbox, settings):
     names = [
         'cheershare_http_requests_total{method="POST",route="v1/signup",status="200"}',
-        "cheershare_otp_codes_sent_total",
+        'cheershare_otp_codes_sent_total{region="IN"}',
+        'cheershare_messages_total{region="IN",status="sent"}',
+        'cheershare_codes_verified_total{region="IN"}',
         'cheershare_otp_verifications_total{outcome="otp_invalid"}',
         'cheershare_otp_verifications_total{outcome="success"}',
         "cheershare_tokens_issued_total",
@@ -103,7 +106,7 @@ def test_metrics_count_requests_and_product_events(api, sms_outbox, settings):
     verify(api, f"{(int(code) + 1) % 10**6:06d}")
     verify(api, code)
     after = [metric(api, name) for name in names]
-    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1, 1, 1, 1, 1]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 1, 1, 1, 1, 1, 1, 1]
     assert "cheershare_http_request_duration_seconds_bucket" in api.get("/metrics").content.decode()
     settings.METRICS_ENABLED = False
     assert api.get("/metrics").status_code == 404

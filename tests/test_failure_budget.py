@@ -21,7 +21,7 @@ def no_cooldown(settings):
 
 
 def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 10**len(code):0{len(code)}d}"
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
 def test_number_locks_after_its_failure_budget_even_for_the_right_code(api, sms_outbox, no_cooldown):

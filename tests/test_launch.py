@@ -6,6 +6,7 @@ import pytest
 from freezegun import freeze_time
 
 from accounts import signals
+from messaging import signals as messaging_signals
 from tests.helpers import PHONE, last_code, request_code, verify
 from tokens import signals as token_signals
 
@@ -118,7 +119,7 @@ def test_audit_events_are_signals_and_masked_log_lines(api, sms_outbox, settings
     received = []
     hooks = [
         signals.code_requested,
-        signals.sms_sent,
+        messaging_signals.sms_sent,
         signals.verification_failed,
         signals.locked_out,
         signals.user_created,

@@ -91,8 +91,9 @@ def test_readme_flow_on_make_run_defaults(make_run):
     assert refused["code"] == "token_invalid"
 
     # Signing in again with the revoked token still in the header works (public routes ignore it).
-    status, answer, _ = request(url + "/v1/signup", {"name": "Asha", "phone_number": PHONE},
-                                headers={"Authorization": f"Bearer {token}"})
+    status, answer, _ = request(
+        url + "/v1/signup", {"name": "Asha", "phone_number": PHONE}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert (status, answer["code"]) == (429, "otp_cooldown")  # the cooldown, not the old token, answers
     assert "Traceback" not in read_log()
     assert 500 not in statuses and len([s for s in statuses if s == 200]) >= 15

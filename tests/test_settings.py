@@ -12,7 +12,7 @@ GOOD_KEY = "k" * 50
 def start_django(**env) -> subprocess.CompletedProcess:
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "from accounts.app_settings import app_settings as a; "
+        "from messaging.app_settings import app_settings as a; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
         "s.CELERY_TASK_ALWAYS_EAGER, a.sms_backend)"
     )

@@ -16,8 +16,7 @@ def test_code_request_answers_contract_shape(api, sms_outbox):
     assert response.json() == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
     assert sms_outbox[-1].to == PHONE
     assert (
-        sms_outbox[-1].body
-        == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
+        sms_outbox[-1].body == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
     )
 
 

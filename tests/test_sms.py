@@ -2,15 +2,16 @@ import time
 
 import pytest
 
-from accounts.sealing import seal
-from accounts.tasks import send_code_sms
+from messaging.sealing import seal
+from messaging.tasks import send_code_sms
 from tests.helpers import PHONE, request_code
 
 pytestmark = pytest.mark.django_db
 
 
 def send(code="123456", expires_in=300):
-    send_code_sms.apply(args=[PHONE, seal(code), "en", int(time.time()) + expires_in])
+    expires_at = int(time.time()) + expires_in
+    send_code_sms.apply(args=[PHONE, seal(code, expires_at), "en", expires_at])
 
 
 def test_twilio_sdk_sends_through_configured_base_url(api, twilio_settings, fake_twilio):

@@ -1,7 +1,7 @@
 """The Celery task that sends one code by SMS, retrying transient failures only.
 
 The task is acknowledged late and re-queued if its worker dies; it expires with its code, and a
-code whose time has passed is never sent (the sealed code itself refuses to open after OTP_TTL).
+code whose time has passed is never sent (the sealed code itself refuses to open after its expiry).
 """
 
 import logging
@@ -12,11 +12,11 @@ from celery import shared_task
 from django.utils import translation
 from django.utils.translation import gettext
 
-from accounts import metrics, signals
-from accounts.app_settings import app_settings
-from accounts.phone import mask_phone
-from accounts.sealing import InvalidToken, unseal
-from accounts.sms import Message, PermanentSMSError, TransientSMSError, get_backend
+from messaging import alarm, metrics, records, signals
+from messaging.app_settings import app_settings
+from messaging.numbers import mask_phone
+from messaging.sealing import InvalidToken, unseal
+from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
 
 logger = logging.getLogger(__name__)
 
@@ -38,22 +38,26 @@ def retry_countdown(retries: int) -> float:
     return base * 2**retries + random.uniform(0, base)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# A stable name, whichever module the task lives in.
+@shared_task(
+    name="accounts.tasks.send_code_sms", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at: int) -> None:
     try:
-        code = unseal(sealed_code, max_age=app_settings.OTP_TTL)
+        code = unseal(sealed_code)
     except InvalidToken:
         logger.warning("SMS not sent: its code expired or was tampered with", extra={"phone": mask_phone(phone)})
         return
     if time.time() >= expires_at:
         logger.warning("SMS not sent: its code expired", extra={"phone": mask_phone(phone)})
         return
+    record = records.start_attempt(self.request.id, phone)
     try:
-        get_backend().send(Message(to=phone, body=render_message(code, language), code=code))
+        sent = get_backend().send(Message(to=phone, body=render_message(code, language), code=code))
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
         if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
-            _failed(phone, exc, permanent=False)
+            _failed(record, exc, permanent=False)
             return
         logger.warning(
             "SMS send failed, will retry",
@@ -62,18 +66,22 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
         metrics.SMS_DELIVERIES.labels("retried").inc()
         raise self.retry(countdown=countdown, max_retries=app_settings.SMS_MAX_RETRIES) from None
     except PermanentSMSError as exc:
-        _failed(phone, exc, permanent=True)
+        _failed(record, exc, permanent=True)
         return
+    records.record_sent(record, sent.sid, sent.status)
     metrics.SMS_DELIVERIES.labels("sent").inc()
     signals.sms_sent.send(sender=send_code_sms, phone=phone)
+    alarm.check_region(record.region)
 
 
-def _failed(phone: str, exc: Exception, *, permanent: bool) -> None:
+def _failed(record, exc: Exception, *, permanent: bool) -> None:
+    records.record_failed(record, getattr(exc, "code", None))
     metrics.SMS_DELIVERIES.labels("failed").inc()
     signals.sms_failed.send(
         sender=send_code_sms,
-        phone=phone,
+        phone=record.phone_number,
         error_code=getattr(exc, "code", None),
         status=getattr(exc, "status", None),
         permanent=permanent,
     )
+    alarm.check_region(record.region)

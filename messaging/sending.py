@@ -3,22 +3,25 @@
 import logging
 from datetime import UTC, datetime
 
-from accounts.exceptions import SMSUnavailable
-from accounts.phone import mask_phone
-from accounts.sealing import seal
-from accounts.tasks import send_code_sms
+from messaging.numbers import mask_phone
+from messaging.sealing import seal
+from messaging.tasks import send_code_sms
 
 logger = logging.getLogger(__name__)
 
 
+class NotQueued(Exception):
+    """The broker did not take the task."""
+
+
 def queue_sms(phone: str, code: str, language: str, expires_at: int) -> None:
-    """Queue the SMS task; raises SMSUnavailable if the broker does not take it."""
+    """Queue the SMS task; raises NotQueued if the broker does not take it."""
     try:
         send_code_sms.apply_async(
-            args=[phone, seal(code), language, expires_at],
+            args=[phone, seal(code, expires_at), language, expires_at],
             expires=datetime.fromtimestamp(expires_at, tz=UTC),  # a worker discards it unrun after that
             retry=False,
         )
     except Exception:
         logger.exception("SMS task could not be queued", extra={"phone": mask_phone(phone)})
-        raise SMSUnavailable() from None
+        raise NotQueued() from None

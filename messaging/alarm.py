@@ -1,0 +1,60 @@
+"""The pumping alarm: a region whose codes are sent but not verified is being pumped (premium-rate
+SMS fraud), so it is closed for a while.
+
+After each message, the region's conversion (verified / sent) over the last hour is checked; under
+SMS_MIN_CONVERSION with at least SMS_MIN_CONVERSION_SAMPLE messages, the region closes for
+SMS_REGION_BLOCK_SECONDS. Only messages sent since the region last reopened count, so a reopened
+region needs a fresh sample before it can close again.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError
+from django.db.models import Count
+from django.utils import timezone
+
+from messaging import metrics, signals
+from messaging.app_settings import app_settings
+from messaging.models import Message, RegionBlock
+
+logger = logging.getLogger(__name__)
+
+
+def check_region(region: str) -> bool:
+    """Close ``region`` if its conversion fell under the floor; returns whether it is closed now."""
+    now = timezone.now()
+    block = RegionBlock.objects.filter(region=region).first()
+    if block is not None and block.until > now:
+        return True
+    since = max(now - timedelta(hours=1), block.until) if block is not None else now - timedelta(hours=1)
+    counts = Message.objects.filter(region=region, created_at__gte=since).aggregate(
+        sent=Count("id"), verified=Count("verified_at")
+    )
+    sent, verified = counts["sent"], counts["verified"]
+    if sent < max(app_settings.SMS_MIN_CONVERSION_SAMPLE, 1) or verified / sent >= app_settings.SMS_MIN_CONVERSION:
+        return False
+    until = now + timedelta(seconds=app_settings.SMS_REGION_BLOCK_SECONDS)
+    fields = {"conversion": verified / sent, "sample": sent, "created_at": now, "until": until}
+    try:
+        RegionBlock.objects.update_or_create(region=region, defaults=fields)
+    except IntegrityError:  # another worker closed it at the same moment
+        return True
+    logger.error(
+        "SMS pumping alarm: region closed",
+        extra={"region": region, "conversion": round(verified / sent, 3), "sample": sent, "until": until.isoformat()},
+    )
+    metrics.REGIONS_CLOSED.labels(region).inc()
+    signals.region_closed.send(sender=RegionBlock, region=region, conversion=verified / sent, sample=sent, until=until)
+    return True
+
+
+def closed_for(region: str) -> int:
+    """Seconds until ``region`` reopens (0: open)."""
+    until = RegionBlock.objects.filter(region=region, until__gt=timezone.now()).values_list("until", flat=True).first()
+    return 0 if until is None else max(int((until - timezone.now()).total_seconds()), 1)
+
+
+def reopen(blocks) -> int:
+    """Reopen the regions of ``blocks`` now (the admin's action); their sample starts afresh."""
+    return blocks.update(until=timezone.now())

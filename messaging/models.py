@@ -1,0 +1,70 @@
+"""What was sent where and how it went (never the code or the text), numbers Twilio cannot reach,
+and regions the pumping alarm closed."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Twilio's message statuses in the order they happen; the last four are final.
+STATUSES = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
+FINAL = {"delivered", "undelivered", "failed", "canceled"}
+RANK = {status: min(index, 3) for index, status in enumerate(STATUSES)}
+
+
+class Message(models.Model):
+    phone_number = models.CharField(_("phone number"), max_length=20)
+    region = models.CharField(_("region"), max_length=2)
+    channel = models.CharField(_("channel"), max_length=16, default="sms")
+    task_id = models.CharField(max_length=64, unique=True)  # the send task's id: retries update one row
+    sid = models.CharField(_("Twilio sid"), max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=[(s, s) for s in STATUSES], default="queued")
+    error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    verified_at = models.DateTimeField(_("code verified"), null=True, blank=True)
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], name="messages_created"),
+            models.Index(fields=["region", "created_at"], name="messages_region_created"),
+            models.Index(fields=["phone_number", "created_at"], name="messages_phone_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.region} ({self.status})"
+
+
+class Suppression(models.Model):
+    """A number Twilio reported as unable to take messages: nothing is sent to it until ``until``."""
+
+    phone_number = models.CharField(_("phone number"), max_length=20, unique=True)
+    error_code = models.PositiveIntegerField(_("error code"))
+    created_at = models.DateTimeField(_("suppressed at"), default=timezone.now)
+    until = models.DateTimeField(_("until"), db_index=True)
+
+    class Meta:
+        db_table = "suppressions"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+
+class RegionBlock(models.Model):
+    """A region whose conversion fell under SMS_MIN_CONVERSION: code requests to it are refused."""
+
+    region = models.CharField(_("region"), max_length=2, unique=True)
+    conversion = models.FloatField(_("conversion"))
+    sample = models.PositiveIntegerField(_("messages"))
+    created_at = models.DateTimeField(_("closed at"), default=timezone.now)
+    until = models.DateTimeField(_("until"), db_index=True)
+
+    class Meta:
+        db_table = "region_blocks"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.region

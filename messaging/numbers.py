@@ -1,0 +1,14 @@
+"""Small facts about an E.164 number that sending and reporting need: its region, and a masked form
+for logs."""
+
+import phonenumbers
+
+
+def region_of(e164: str) -> str:
+    """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
+
+
+def mask_phone(e164: str) -> str:
+    """``+919876543210`` -> ``+91******3210``: enough to correlate, not enough to identify."""
+    return e164[:3] + "*" * max(len(e164) - 7, 0) + e164[-4:]

@@ -1,0 +1,76 @@
+"""Message records: one row per message the send task handles, updated by its tries and by Twilio's
+status callbacks (statuses only move forward: a late ``sent`` never overwrites ``delivered``), and
+marked when the code it carried is verified. Never the code or the text."""
+
+import logging
+from datetime import datetime
+
+from django.db.models import F, Subquery
+from django.utils import timezone
+
+from messaging import metrics, suppression
+from messaging.models import RANK, STATUSES, Message
+from messaging.numbers import mask_phone, region_of
+
+logger = logging.getLogger(__name__)
+# What Twilio may report beyond our seven statuses, read as one of them.
+ALIASES = {"accepted": "queued", "scheduled": "queued", "read": "delivered"}
+
+
+def start_attempt(task_id: str, phone: str, channel: str = "sms") -> Message:
+    """The record of the message sent by task ``task_id`` (created by its first try), one attempt more."""
+    message, _created = Message.objects.get_or_create(
+        task_id=task_id, defaults={"phone_number": phone, "region": region_of(phone), "channel": channel}
+    )
+    Message.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+    return message
+
+
+def record_sent(message: Message, sid: str | None, status: str) -> None:
+    """The provider took the message: keep its sid and first status."""
+    status = ALIASES.get(status, status)
+    if status not in RANK:
+        status = "sent"
+    Message.objects.filter(pk=message.pk).update(sid=sid, status=status, updated_at=timezone.now())
+    metrics.MESSAGES.labels(message.region, status).inc()
+
+
+def record_failed(message: Message, error_code: int | None) -> None:
+    """The provider refused the message (or every try failed); a refusal that means the number
+    cannot take messages suppresses it."""
+    Message.objects.filter(pk=message.pk).update(status="failed", error_code=error_code, updated_at=timezone.now())
+    metrics.MESSAGES.labels(message.region, "failed").inc()
+    suppression.suppress_if_unreachable(message.phone_number, error_code)
+
+
+def apply_status(sid: str, status: str, error_code: int | None) -> str:
+    """Apply a status callback; returns ``updated``, ``ignored`` (not a step forward, or a status we
+    do not know) or ``unknown`` (no message has that sid)."""
+    status = ALIASES.get(status, status)
+    if status not in RANK:
+        logger.warning("status callback with an unknown status ignored", extra={"status": status[:32]})
+        return "ignored"
+    earlier = [known for known in STATUSES if RANK[known] < RANK[status]]
+    changes = {"status": status, "updated_at": timezone.now()}
+    if error_code is not None:
+        changes["error_code"] = error_code
+    if not Message.objects.filter(sid=sid, status__in=earlier).update(**changes):
+        if not Message.objects.filter(sid=sid).exists():
+            logger.warning("status callback for an unknown message", extra={"sid": sid[:64]})
+            return "unknown"
+        return "ignored"
+    message = Message.objects.only("phone_number", "region").get(sid=sid)
+    metrics.MESSAGES.labels(message.region, status).inc()
+    if status in {"undelivered", "failed"}:
+        suppression.suppress_if_unreachable(message.phone_number, error_code)
+    return "updated"
+
+
+def mark_verified(phone: str, sent_after: datetime) -> None:
+    """The code last sent to ``phone`` (after ``sent_after``) was verified."""
+    latest = Message.objects.filter(phone_number=phone, verified_at=None, created_at__gte=sent_after)
+    latest = latest.order_by("-created_at").values("pk")[:1]
+    if Message.objects.filter(pk__in=Subquery(latest)).update(verified_at=timezone.now()):
+        metrics.CODES_VERIFIED.labels(region_of(phone)).inc()
+    else:
+        logger.info("verified code had no message record (test number?)", extra={"phone": mask_phone(phone)})
