@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import update_last_login
 
 from accounts import otp, signals
 from accounts.exceptions import AccountDisabled
@@ -26,5 +27,6 @@ def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: st
         raise AccountDisabled()
     if created:
         signals.user_created.send(sender=sign_in, user=user)
+    update_last_login(sign_in, user)  # what Django's user_logged_in receiver does
     token, plaintext = Token.objects.issue(user=user, device_name=device_name)
     return SignIn(user=user, created=created, token=token, plaintext=plaintext)

@@ -57,7 +57,10 @@ def _route(request) -> str:
 
 class RequestBodyMiddleware:
     """API bodies: over 1 MiB is 413, and a POST/PUT/PATCH body that is not JSON is 415, on every API
-    route, whether or not its view reads the body (the admin's forms are left alone)."""
+    route, whether or not its view reads the body (the admin's forms are left alone, and Twilio's
+    status callback is a form)."""
+
+    FORM_ROUTES = frozenset({"/v1/twilio/status"})
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -74,6 +77,7 @@ class RequestBodyMiddleware:
             and request.method in {"POST", "PUT", "PATCH"}
             and not request.path.startswith("/admin/")
             and request.content_type != "application/json"
+            and request.path not in self.FORM_ROUTES
         ):
             message = _("Unsupported media type, send application/json.")
             return JsonResponse(envelope(message, "unsupported_media_type"), status=415)

@@ -16,7 +16,7 @@ DESCRIPTIONS = {
     400: "Invalid input (`invalid`, with `fields`), a body that is not a JSON object (`parse_error`), "
     "or a refused CAPTCHA (`captcha_invalid`).",
     401: "Missing, malformed, unknown or expired credentials, or a wrong or expired code.",
-    403: "Refused: e.g. `reauth_required` (sign in again first), `signature_invalid` (a callback not signed by Twilio).",
+    403: "Refused: e.g. `reauth_required` (sign in again first), `signature_invalid` (not signed by Twilio).",
     404: "Not found.",
     409: "The number belongs to another account (`phone_taken`).",
     413: "Body over 1 MiB.",

@@ -12,8 +12,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.app_settings import AccountSettings
-from messaging.app_settings import MessagingSettings
 from cheershare.conf import from_environment, parse_bool, parse_list
+from messaging.app_settings import MessagingSettings
 from tokens.app_settings import TokenSettings
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -14,9 +14,9 @@ from django.utils.translation import gettext
 
 from messaging import alarm, metrics, records, signals
 from messaging.app_settings import app_settings
+from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
 from messaging.numbers import mask_phone
 from messaging.sealing import InvalidToken, unseal
-from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
 
 logger = logging.getLogger(__name__)
 

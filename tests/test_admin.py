@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts.models import User
 from tests.helpers import PHONE
@@ -121,3 +122,65 @@ def test_a_successful_admin_login_resets_its_failures(client, settings):
     client.logout()
     assert admin_login(client, "+919000000001", "guess").status_code == 200
     assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 302
+
+
+def test_user_page_tells_their_story_and_revokes_a_session(staff, user_with_tokens):
+    from messaging.models import Message
+
+    user, tokens = user_with_tokens
+    Message.objects.create(phone_number=PHONE, region="IN", task_id="t1", status="delivered", error_code=None)
+    page = staff.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    assert "device 0" in page and "device 1" in page
+    assert "recent-messages" in page and "delivered" in page
+    form = {
+        "phone_number": PHONE,
+        "name": "Asha",
+        "is_active": "on",
+        "tokens-TOTAL_FORMS": "2",
+        "tokens-INITIAL_FORMS": "2",
+        "tokens-0-id": str(tokens[1][0].pk),
+        "tokens-0-user": str(user.pk),
+        "tokens-0-DELETE": "on",
+        "tokens-1-id": str(tokens[0][0].pk),
+        "tokens-1-user": str(user.pk),
+    }
+    response = staff.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(Token.objects.filter(user=user).values_list("device_name", flat=True)) == ["device 0"]
+
+
+def test_country_page_shows_delivery_and_conversion(staff):
+    from messaging.models import Message
+
+    rows = [("IN", "delivered", True)] * 3 + [("IN", "failed", False)] + [("GB", "delivered", False)]
+    for i, (region, status, verified) in enumerate(rows):
+        Message.objects.create(
+            phone_number=PHONE,
+            region=region,
+            task_id=f"t{i}",
+            status=status,
+            verified_at=timezone.now() if verified else None,
+        )
+    page = staff.get("/admin/messaging/message/by-country/").content.decode()
+    assert "Delivery by country" in page and "Last 24 hours" in page and "Last 7 days" in page
+    india = page.index("<td>IN</td>")
+    assert india < page.index("<td>GB</td>")  # sorted by volume
+    assert "75.0 %" in page[india:]  # delivered 3 of 4, conversion 3 of 4
+    assert page.count('<svg width="240"') == 4  # one bar per region and period, drawn server-side
+    assert "Delivery by country" in staff.get("/admin/messaging/message/").content.decode()
+
+
+def test_admin_lifts_a_suppression_and_reopens_a_region(staff):
+    from datetime import timedelta
+
+    from messaging.models import RegionBlock, Suppression
+
+    later = timezone.now() + timedelta(hours=1)
+    suppression = Suppression.objects.create(phone_number=PHONE, error_code=21610, until=later)
+    block = RegionBlock.objects.create(region="GB", conversion=0.1, sample=60, until=later)
+    assert PHONE in staff.get("/admin/messaging/suppression/").content.decode()
+    staff.post("/admin/messaging/suppression/", {"action": "lift", "_selected_action": [suppression.pk]})
+    assert not Suppression.objects.exists()
+    staff.post("/admin/messaging/regionblock/", {"action": "reopen", "_selected_action": [block.pk]})
+    block.refresh_from_db()
+    assert block.until <= timezone.now()

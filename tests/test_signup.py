@@ -187,3 +187,15 @@ def test_concurrent_first_sign_ins_create_one_user():
     assert User.objects.count() == 1
     assert sum(created for _user, created in results) == 1
     assert {user.pk for user, _created in results} == {User.objects.get().pk}
+
+
+def test_every_sign_in_sets_last_login(api, sms_outbox, settings):
+    from accounts.models import User
+
+    settings.OTP_RESEND_COOLDOWN = 0
+    request_code(api)
+    verify(api, last_code(sms_outbox))
+    first = User.objects.get().last_login
+    request_code(api)
+    verify(api, last_code(sms_outbox))
+    assert first is not None and User.objects.get().last_login > first
