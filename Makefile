@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint bench bench-smoke worker clean
+.PHONY: run test test-services test-defaults lint bench bench-smoke bench-country worker clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -23,9 +23,11 @@ test: test-services test-defaults
 
 test-services: $(VENV)/.installed
 	scripts/ensure-services
+	scripts/ensure-browser
 	TEST_STACK=services $(PY) -m pytest
 
 test-defaults: $(VENV)/.installed
+	scripts/ensure-browser
 	TEST_STACK=defaults $(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -47,6 +49,13 @@ bench-smoke: $(VENV)/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md
+	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
+
+## bench-country: the admin's "Delivery by country" page over 1M message records (writes bench/RESULTS-country-page.md)
+bench-country: $(VENV)/.installed
+	scripts/ensure-services
+	$(PIP) install -q -r bench/requirements.txt
+	$(PY) bench/country_page.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3

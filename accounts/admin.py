@@ -12,7 +12,7 @@ from accounts.models import User
 from messaging.models import Message
 from tokens.models import Token
 
-RECENT_MESSAGES = 10
+RECENT_ROWS = 20
 
 
 class SessionInline(admin.TabularInline):
@@ -58,7 +58,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("phone_number", "name")
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "last_login", "recent_messages")
+    readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events")
     inlines = [SessionInline]
     actions = ["revoke_tokens"]
     fieldsets = (
@@ -66,6 +66,7 @@ class UserAdmin(BaseUserAdmin):
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Dates"), {"fields": ("created_at", "last_login")}),
         (_("Recent messages to this number"), {"fields": ("recent_messages",)}),
+        (_("Recent events"), {"fields": ("recent_events",)}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
 
@@ -82,34 +83,31 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description=_("messages"))
     def recent_messages(self, user: User) -> str:
-        messages = Message.objects.filter(phone_number=user.phone_number)[:RECENT_MESSAGES]
-        if not messages:
-            return _("none")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    m.channel,
-                    m.status,
-                    m.error_code or "",
-                    m.verified_at or "",
-                )
-                for m in messages
-            ),
-        )
-        header = format_html(
-            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            _("sent"),
-            _("channel"),
-            _("status"),
-            _("error"),
-            _("code verified"),
-        )
-        return format_html('<table class="recent-messages">{}{}</table>', header, rows)
+        messages = Message.objects.filter(phone_number=user.phone_number)[:RECENT_ROWS]
+        rows = [(_when(m.created_at), m.channel, m.status, m.error_code or "", _when(m.verified_at)) for m in messages]
+        return _table("recent-messages", [_("sent"), _("channel"), _("status"), _("error"), _("code verified")], rows)
+
+    @admin.display(description=_("events"))
+    def recent_events(self, user: User) -> str:
+        rows = [(_when(e.created_at), e.event, e.detail) for e in user.audit_events.all()[:RECENT_ROWS]]
+        return _table("audit-events", [_("at"), _("event"), _("detail")], rows)
 
     @admin.action(description=_("Revoke all tokens of the selected users"))
     def revoke_tokens(self, request, queryset):
         revoked = Token.objects.filter(user__in=queryset).revoke()
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _table(css_class: str, headers: list, rows: list[tuple]) -> str:
+    """A small HTML table (every value escaped), or "none"."""
+    if not rows:
+        return _("none")
+    head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
+    )
+    return format_html('<table class="{}"><tr>{}</tr>{}</table>', css_class, head, body)

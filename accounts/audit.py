@@ -1,10 +1,16 @@
-"""Audit log: one structured line per sign-in event, number masked, never a code or a token."""
+"""Audit log: one structured line per sign-in event, number masked, never a code or a token.
+
+The events that belong to an account (sign-ins, wrong codes, locks, revocations, number changes)
+are also kept as AuditEvent rows, which the admin's user page shows."""
 
 import logging
 
+from django.conf import settings
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from accounts import signals
+from accounts.models import AuditEvent, User
 from messaging import signals as messaging_signals
 from messaging.numbers import mask_phone
 from tokens import signals as token_signals
@@ -16,6 +22,14 @@ def _log(event: str, level: int = logging.INFO, phone: str | None = None, **fiel
     if phone is not None:
         fields["phone"] = mask_phone(phone)
     logger.log(level, event, extra={"event": event, **fields})
+
+
+def _record(user_ids, event: str, detail: str = "") -> None:
+    AuditEvent.objects.bulk_create(AuditEvent(user_id=pk, event=event, detail=detail[:200]) for pk in user_ids)
+
+
+def _owner(phone: str) -> list[int]:
+    return list(User.objects.filter(phone_number=phone).values_list("pk", flat=True))
 
 
 @receiver(signals.code_requested)
@@ -46,6 +60,7 @@ def region_closed(sender, region, conversion, sample, until, **kwargs):
 @receiver(signals.verification_failed)
 def verification_failed(sender, phone, attempts_left, **kwargs):
     _log("verification_failed", logging.WARNING, phone=phone, attempts_left=attempts_left)
+    _record(_owner(phone), "wrong_code", f"{attempts_left} attempts left")
 
 
 @receiver(signals.locked_out)
@@ -56,6 +71,7 @@ def locked_out(sender, phone, **kwargs):
 @receiver(signals.number_locked)
 def number_locked(sender, phone, **kwargs):
     _log("number_locked", logging.WARNING, phone=phone)
+    _record(_owner(phone), "number_locked", "failure budget spent")
 
 
 @receiver(signals.send_limit_tripped)
@@ -76,13 +92,22 @@ def user_deleted(sender, phone, **kwargs):
 @receiver(signals.phone_changed)
 def phone_changed(sender, user, old_phone, new_phone, **kwargs):
     _log("phone_changed", user_id=user.pk, old_phone=mask_phone(old_phone), new_phone=mask_phone(new_phone))
+    _record([user.pk], "phone_changed", f"{mask_phone(old_phone)} -> {mask_phone(new_phone)}")
 
 
 @receiver(token_signals.token_issued)
 def token_issued(sender, token, **kwargs):
     _log("token_issued", user_id=token.user_id, token_id=token.pk, scope=token.scope)
+    _record([token.user_id], "signed_in", token.device_name)
 
 
 @receiver(token_signals.tokens_revoked)
-def tokens_revoked(sender, hashes, **kwargs):
+def tokens_revoked(sender, hashes, user_ids, **kwargs):
     _log("token_revoked", count=len(hashes), hash_prefixes=",".join(h.hex()[:8] for h in hashes[:20]))
+    _record(user_ids, "tokens_revoked", ",".join(h.hex()[:8] for h in hashes[:20]))
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def forget_deleted_user(sender, instance, **kwargs):
+    """A deleted user's story goes with them (the user_deleted log line keeps the masked number)."""
+    AuditEvent.objects.filter(user_id=instance.pk).delete()

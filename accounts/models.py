@@ -3,6 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import normalize_phone, validate_e164
@@ -52,3 +53,25 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone_number})"
+
+
+class AuditEvent(models.Model):
+    """One line of a user's story for the admin: sign-ins, wrong codes, locks, revocations, number
+    changes. Never a code or a token; numbers masked. Removed with the user (see audit.py)."""
+
+    # No database constraint: revocations announced while the user is being deleted still land,
+    # and the user's post_delete receiver removes them all.
+    user = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit_events", verbose_name=_("user")
+    )
+    event = models.CharField(_("event"), max_length=32)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        db_table = "audit_events"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="audit_events_user_created")]
+
+    def __str__(self) -> str:
+        return self.event

@@ -132,6 +132,7 @@ def test_user_page_tells_their_story_and_revokes_a_session(staff, user_with_toke
     page = staff.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
     assert "device 0" in page and "device 1" in page
     assert "recent-messages" in page and "delivered" in page
+    assert page.count("<td>signed_in</td>") == 2  # the audit events
     form = {
         "phone_number": PHONE,
         "name": "Asha",
@@ -147,6 +148,8 @@ def test_user_page_tells_their_story_and_revokes_a_session(staff, user_with_toke
     response = staff.post(f"/admin/accounts/user/{user.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert list(Token.objects.filter(user=user).values_list("device_name", flat=True)) == ["device 0"]
+    page = staff.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    assert "<td>tokens_revoked</td>" in page
 
 
 def test_country_page_shows_delivery_and_conversion(staff):

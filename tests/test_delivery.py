@@ -196,3 +196,11 @@ def test_old_messages_do_not_count_and_purge_removes_them(delivery):
     call_command("purge_delivery_records", "--dry-run")
     call_command("purge_delivery_records", "--batch-size", "2")
     assert list(Message.objects.values_list("task_id", flat=True)) == ["recent"]
+
+
+def test_undeliverable_answer_is_translated(api, delivery):
+    from messaging.models import Suppression as Row
+
+    Row.objects.create(phone_number=PHONE, error_code=21610, until=timezone.now() + timedelta(hours=1))
+    response = request_code(api, HTTP_ACCEPT_LANGUAGE="hi")
+    assert response.json()["code"] == "phone_undeliverable" and response.json()["error"].startswith("इस नंबर")

@@ -182,3 +182,26 @@ def test_tripped_limits_keep_their_audit_names(api, sms_outbox, settings):
     finally:
         signals.send_limit_tripped.disconnect(listen)
     assert heard == ["ip", "sms_country"]
+
+
+def test_a_users_story_is_kept_and_goes_with_the_account(api, sms_outbox, settings):
+    """Sign-ins, wrong codes and revocations become AuditEvent rows; deleting the account drops them."""
+    from accounts.models import AuditEvent
+    from tests.helpers import auth
+
+    settings.OTP_RESEND_COOLDOWN = 0
+    request_code(api)
+    token = verify(api, last_code(sms_outbox)).json()["token"]
+    request_code(api)
+    verify(api, wrong(last_code(sms_outbox)))
+    api.post("/v1/logout-all", **auth(token))
+    user = User.objects.get()
+    assert list(AuditEvent.objects.filter(user=user).values_list("event", flat=True)) == [
+        "tokens_revoked",
+        "wrong_code",
+        "signed_in",
+    ]
+    request_code(api)
+    fresh = verify(api, last_code(sms_outbox)).json()["token"]
+    assert api.delete("/v1/me", **auth(fresh)).status_code == 204
+    assert not AuditEvent.objects.exists()

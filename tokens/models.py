@@ -48,11 +48,13 @@ class TokenQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         """The one way tokens end (model, queryset, admin, logout, sessions, user deletion, purge):
         delete them and announce their hashes (audit log, and every process's token cache)."""
-        hashes = [bytes(h) for h in self.values_list("hash", flat=True)]
-        if not hashes:
+        rows = list(self.values_list("hash", "user_id"))
+        if not rows:
             return 0, {}
+        hashes = [bytes(digest) for digest, _user_id in rows]
         result = self.model._base_manager.using(self.db).filter(hash__in=hashes).delete()
-        signals.tokens_revoked.send(sender=self.model, hashes=hashes, using=self.db)
+        user_ids = sorted({user_id for _digest, user_id in rows})
+        signals.tokens_revoked.send(sender=self.model, hashes=hashes, user_ids=user_ids, using=self.db)
         return result
 
     def revoke(self) -> int:

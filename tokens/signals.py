@@ -3,4 +3,4 @@
 from django.dispatch import Signal
 
 token_issued = Signal()  # token
-tokens_revoked = Signal()  # hashes: list[bytes]
+tokens_revoked = Signal()  # hashes: list[bytes], user_ids: list[int]

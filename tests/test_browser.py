@@ -1,0 +1,83 @@
+"""The admin pages in a real browser: Playwright for Python driving Debian's chromium."""
+
+import shutil
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from messaging.models import Message
+from tests.helpers import PHONE
+from tokens.models import Token
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is missing: run scripts/ensure-browser (make test does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def story():
+    """An admin, and a user with two sessions and messages in two regions (made before the browser
+    starts: Playwright's loop would make the ORM refuse to run in this thread)."""
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    user = User.objects.create_user(PHONE, "Asha")
+    for device in ["Pixel 8", "iPhone 15"]:
+        Token.objects.issue(user=user, device_name=device)
+    now = timezone.now()
+    rows = [("IN", PHONE, "delivered", now)] * 4 + [("BR", "+5511987654321", "undelivered", None)] * 2
+    Message.objects.bulk_create(
+        Message(phone_number=phone, region=region, task_id=f"t{i}", status=status, verified_at=verified)
+        for i, (region, phone, status, verified) in enumerate(rows)
+    )
+    return user
+
+
+def test_admin_country_page_and_user_story_in_chromium(live_server, story, browser, tmp_path):
+    page = browser.new_page()
+    page.goto(live_server.url + "/admin/login/?next=/admin/")
+    page.fill("input[name=username]", "+919000000001")
+    page.fill("input[name=password]", "a-long-admin-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/admin/")
+
+    page.goto(live_server.url + "/admin/messaging/message/")
+    page.click("text=Delivery by country")
+    page.wait_for_url("**/by-country/")
+    assert page.locator("h1").inner_text() == "Delivery by country"
+    first_table = page.locator(".by-country table").first
+    rows = first_table.locator("tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td").nth(0).inner_text() == "IN"  # busiest first
+    assert [rows.nth(0).locator("td").nth(i).inner_text() for i in (1, 2, 4, 6)] == ["4", "4", "4", "100.0 %"]
+    assert rows.nth(1).locator("td").nth(3).inner_text() == "2"  # BR: both undelivered
+    bars = rows.nth(0).locator("svg rect")
+    assert bars.count() == 3 and rows.nth(0).locator("svg").is_visible()
+    page.screenshot(path=str(tmp_path / "by-country.png"))
+
+    page.goto(f"{live_server.url}/admin/accounts/user/{story.pk}/change/")
+    text = page.locator("#content-main").inner_text()
+    assert "Pixel 8" in text and "iPhone 15" in text
+    assert "delivered" in page.locator("table.recent-messages").inner_text()
+    assert page.locator("table.audit-events").inner_text().count("signed_in") == 2
+    page.screenshot(path=str(tmp_path / "user.png"), full_page=True)
