@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 def check_region(region: str) -> bool:
-    """Close ``region`` if its conversion fell under the floor; returns whether it is closed now."""
+    """Close ``region`` if its conversion fell under the floor; returns whether it is closed now.
+    SMS_MIN_CONVERSION=0 turns the alarm off."""
+    if app_settings.SMS_MIN_CONVERSION <= 0:
+        return False
     now = timezone.now()
     block = RegionBlock.objects.filter(region=region).first()
     if block is not None and block.until > now:
