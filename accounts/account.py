@@ -12,11 +12,13 @@ from accounts.exceptions import PhoneTaken, ReauthRequired, SameNumber
 from tokens.models import Token
 
 
-def request_phone_change(*, user, phone: str, client_ip: str, language: str) -> otp.IssuedCode:
+def request_phone_change(*, user, phone: str, client_ip: str, language: str, channel: str) -> otp.IssuedCode:
     """Send a code to ``phone``, the number ``user`` wants; every send limit applies to it."""
     if phone == user.phone_number:
         raise SameNumber()
-    return otp.request_code(phone=phone, name=user.name, client_ip=client_ip, language=language, changing_for=user)
+    return otp.request_code(
+        phone=phone, name=user.name, client_ip=client_ip, language=language, channel=channel, changing_for=user
+    )
 
 
 def change_phone(*, user, token, phone: str, code: str, client_ip: str):

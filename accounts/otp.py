@@ -25,10 +25,18 @@ logger = logging.getLogger(__name__)
 class IssuedCode:
     expires_in: int
     resend_in: int
+    channel: str
 
 
 def request_code(
-    *, phone: str, name: str, client_ip: str, language: str, captcha_token: str = "", changing_for=None
+    *,
+    phone: str,
+    name: str,
+    client_ip: str,
+    language: str,
+    channel: str = "sms",
+    captcha_token: str = "",
+    changing_for=None,
 ) -> IssuedCode:
     """Issue a code for ``phone`` (E.164) and queue its SMS; raises a SignInError if refused.
 
@@ -39,7 +47,7 @@ def request_code(
     if changing_for is None and fixed is None:
         require_captcha(captcha_token, client_ip)
     limits.admit_code_request(phone, client_ip, test_number=fixed is not None)
-    issued = IssuedCode(expires_in=app_settings.OTP_TTL, resend_in=app_settings.OTP_RESEND_COOLDOWN)
+    issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
     if changing_for is None and get_user_model().objects.filter(phone_number=phone, is_active=False).exists():
         logger.warning("code requested for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
         return issued
@@ -48,7 +56,7 @@ def request_code(
     expires_at = code_store.store(subject, code, name, keep_attempts=fixed is not None)
     if fixed is None:
         try:
-            sending.queue_sms(phone, code, language, expires_at)
+            sending.queue_code(phone, code, language, expires_at, channel)
         except sending.NotQueued:
             code_store.discard(subject)
             cache.delete(limits.cooldown_key(phone))

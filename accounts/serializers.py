@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.app_settings import app_settings
 from accounts.phone import normalize_phone, require_allowed_type
+from messaging.app_settings import app_settings as messaging_settings
 
 # Control, surrogate and format characters (Cf: RLO and the other bidi controls, zero-width, tags).
 INVISIBLE = frozenset({"Cc", "Cs", "Cf"})
@@ -68,9 +69,24 @@ class OTPField(StrictCharField):
         return value
 
 
+class ChannelField(StrictCharField):
+    """``sms`` (the default), ``whatsapp`` or ``voice``: one of OTP_CHANNELS."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, default="sms", max_length=16, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value not in messaging_settings.OTP_CHANNELS:
+            enabled = ", ".join(messaging_settings.OTP_CHANNELS)
+            raise serializers.ValidationError(_("Choose one of: %(channels)s.") % {"channels": enabled})
+        return value
+
+
 class CodeRequestInput(serializers.Serializer):
     name = NameField()
     phone_number = PhoneNumberField()
+    channel = ChannelField()
     captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
 
 
@@ -86,6 +102,7 @@ class PhoneChangeInput(serializers.Serializer):
 
     phone_number = PhoneNumberField()
     otp = OTPField(required=False)
+    channel = ChannelField()
 
 
 class UserOutput(serializers.Serializer):
@@ -113,6 +130,7 @@ class CodeSentOutput(serializers.Serializer):
     message = serializers.CharField()
     expires_in = serializers.IntegerField()
     resend_in = serializers.IntegerField()
+    channel = serializers.ChoiceField(["sms", "whatsapp", "voice"])
 
 
 class SignedInOutput(serializers.Serializer):

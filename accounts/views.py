@@ -57,6 +57,7 @@ class SignupView(SignInErrorsMixin, APIView):
             name=data["name"],
             client_ip=client_ip(request),
             language=get_language(),
+            channel=data["channel"],
             captcha_token=data.get("captcha_token", ""),
         )
         return _code_sent(issued)
@@ -125,7 +126,11 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
         data = _validated(PhoneChangeInput, request.data)
         if "otp" not in data:
             issued = request_phone_change(
-                user=request.user, phone=data["phone_number"], client_ip=client_ip(request), language=get_language()
+                user=request.user,
+                phone=data["phone_number"],
+                client_ip=client_ip(request),
+                language=get_language(),
+                channel=data["channel"],
             )
             return _code_sent(issued)
         user = change_phone(
@@ -153,6 +158,7 @@ def _code_sent(issued: otp.IssuedCode) -> Response:
             "message": _("OTP sent successfully"),
             "expires_in": issued.expires_in,
             "resend_in": issued.resend_in,
+            "channel": issued.channel,
         }
     )
 

@@ -1,12 +1,22 @@
 """The messaging app's settings: how a code reaches a phone (backends, Twilio, delivery records,
 suppression, the pumping alarm), each knob with its default beside its name (see cheershare.conf)."""
 
+import re
+
 from django.conf import settings
 
-from cheershare.conf import AppSettings, Knob, parse_bool
+from cheershare.conf import AppSettings, Knob, parse_bool, parse_list
+
+CHANNELS = ("sms", "whatsapp", "voice")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class MessagingSettings(AppSettings):
+    OTP_CHANNELS = Knob(["sms"], parse_list)  # enabled channels: sms, whatsapp, voice
+    OTP_FALLBACK_CHANNEL = Knob("sms", str)  # where a code WhatsApp refused goes (empty: nowhere)
+    WEB_OTP_DOMAIN = Knob("", str)  # the SMS ends with "@<domain> #<code>" (browsers fill the code in)
+    ANDROID_APP_HASH = Knob("", str)  # the SMS Retriever hash (11 characters) of the Android app
+    SMS_REGION_CONFIG = Knob("", str)  # a JSON file: per-region sender and per-language template
     SMS_BACKEND = Knob("", str)  # empty: "twilio" when TWILIO_ACCOUNT_SID is set, else "console"
     SMS_MESSAGE_TEMPLATE = Knob("", str)  # empty: the translated default message
     SMS_DO_NOT_SHARE_WARNING = Knob(False, parse_bool)
@@ -21,6 +31,9 @@ class MessagingSettings(AppSettings):
     TWILIO_MESSAGING_SERVICE_SID = Knob("", str)
     TWILIO_API_BASE_URL = Knob("https://api.twilio.com", str)
     TWILIO_HTTP_TIMEOUT = Knob(10, int)
+    TWILIO_WHATSAPP_FROM = Knob("", str)  # the WhatsApp sender, E.164
+    TWILIO_WHATSAPP_CONTENT_SID = Knob("", str)  # the approved authentication template (HX...)
+    TWILIO_VOICE_FROM = Knob("", str)  # caller id; empty: TWILIO_FROM_NUMBER
 
     PUBLIC_BASE_URL = Knob("", lambda raw: raw.rstrip("/"))  # set: messages ask for signed status callbacks
     DELIVERY_RETENTION_DAYS = Knob(90, int)
@@ -34,7 +47,24 @@ class MessagingSettings(AppSettings):
         return self.SMS_BACKEND or ("twilio" if self.TWILIO_ACCOUNT_SID else "console")
 
     def problems(self) -> list[tuple[str, str]]:
-        found = []
+        from messaging import regions, text
+
+        found = regions.problems() + text.length_problems()
+        unknown = sorted(set(self.OTP_CHANNELS) - set(CHANNELS))
+        if unknown or not self.OTP_CHANNELS:
+            found.append(("messaging.E003", f"OTP_CHANNELS: unknown or no channels {unknown}; use {CHANNELS}."))
+        if self.OTP_FALLBACK_CHANNEL not in {"", "sms", "voice"}:
+            found.append(("messaging.E004", "OTP_FALLBACK_CHANNEL must be sms, voice or empty."))
+        if (
+            "whatsapp" in self.OTP_CHANNELS
+            and self.sms_backend == "twilio"
+            and not (self.TWILIO_WHATSAPP_FROM and self.TWILIO_WHATSAPP_CONTENT_SID)
+        ):
+            found.append(("messaging.E005", "WhatsApp needs TWILIO_WHATSAPP_FROM and TWILIO_WHATSAPP_CONTENT_SID."))
+        if self.ANDROID_APP_HASH and not re.fullmatch(r"[A-Za-z0-9+/]{11}", self.ANDROID_APP_HASH):
+            found.append(("messaging.E006", "ANDROID_APP_HASH must be the app's 11-character SMS Retriever hash."))
+        if self.WEB_OTP_DOMAIN and not HOSTNAME.match(self.WEB_OTP_DOMAIN):
+            found.append(("messaging.E007", "WEB_OTP_DOMAIN must be a host name such as example.com."))
         if not settings.DEBUG and self.sms_backend == "console":
             found.append(("messaging.E001", "SMS_BACKEND=console prints codes to the log and is refused when DEBUG=0."))
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("https://", "http://")):

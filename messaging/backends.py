@@ -1,9 +1,12 @@
-"""SMS backends, chosen by ``SMS_BACKEND`` like Django's EMAIL_BACKEND: console, locmem, twilio.
+"""Message backends, chosen by ``SMS_BACKEND`` like Django's EMAIL_BACKEND: console, locmem, twilio.
+Each takes every channel (sms, whatsapp, voice); the Twilio one sends SMS and WhatsApp through the
+Messages API and voice through the Calls API.
 
 A backend's ``send(message)`` returns what the provider said (``Sent``) or raises TransientSMSError
 (worth retrying) or PermanentSMSError (never retried).
 """
 
+import json
 import sys
 from dataclasses import dataclass
 
@@ -13,6 +16,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from messaging import regions
 from messaging.app_settings import app_settings
 
 STATUS_CALLBACK_PATH = "/v1/twilio/status"
@@ -25,11 +29,14 @@ BACKENDS = {
 
 @dataclass(frozen=True)
 class Message:
-    """One code's message: the number (E.164), the rendered text, and the code it carries."""
+    """One code's message: the number (E.164), what is said (the SMS text, or TwiML for voice), the
+    code it carries, its channel and the region's sender (empty: the default one)."""
 
     to: str
     body: str
     code: str
+    channel: str = "sms"
+    sender: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,9 @@ class ConsoleBackend(BaseSMSBackend):
     """Development only (refused when DEBUG=0): writes the message, code included, to stdout."""
 
     def send(self, message: Message) -> Sent:
+        by = "" if message.channel == "sms" else f" by {message.channel}"
         sys.stdout.write(
-            f"[dev SMS backend, never used in production] to {message.to}: code {message.code} | {message.body}\n"
+            f"[dev SMS backend, never used in production] to {message.to}{by}: code {message.code} | {message.body}\n"
         )
         sys.stdout.flush()
         return Sent()
@@ -97,15 +105,8 @@ class TwilioBackend(BaseSMSBackend):
         self.client.api.base_url = app_settings.TWILIO_API_BASE_URL
 
     def send(self, message: Message) -> Sent:
-        sender = (
-            {"messaging_service_sid": app_settings.TWILIO_MESSAGING_SERVICE_SID}
-            if app_settings.TWILIO_MESSAGING_SERVICE_SID
-            else {"from_": app_settings.TWILIO_FROM_NUMBER}
-        )
-        if app_settings.PUBLIC_BASE_URL:
-            sender["status_callback"] = app_settings.PUBLIC_BASE_URL + STATUS_CALLBACK_PATH
         try:
-            created = self.client.messages.create(to=message.to, body=message.body, **sender)
+            created = self._create(message)
         except TwilioRestException as exc:
             error = TransientSMSError if exc.status == 429 or exc.status >= 500 else PermanentSMSError
             raise error(f"Twilio answered {exc.status}", status=exc.status, code=exc.code) from None
@@ -114,6 +115,32 @@ class TwilioBackend(BaseSMSBackend):
         except TwilioException as exc:
             raise PermanentSMSError(f"Twilio client error: {type(exc).__name__}") from None
         return Sent(sid=created.sid, status=created.status or "queued")
+
+    def _create(self, message: Message):
+        if message.channel == "voice":
+            caller = app_settings.TWILIO_VOICE_FROM or app_settings.TWILIO_FROM_NUMBER
+            return self.client.calls.create(to=message.to, from_=caller, twiml=message.body)
+        callback = {"status_callback": app_settings.PUBLIC_BASE_URL + STATUS_CALLBACK_PATH}
+        callback = callback if app_settings.PUBLIC_BASE_URL else {}
+        if message.channel == "whatsapp":
+            return self.client.messages.create(
+                to=f"whatsapp:{message.to}",
+                from_=f"whatsapp:{app_settings.TWILIO_WHATSAPP_FROM}",
+                content_sid=app_settings.TWILIO_WHATSAPP_CONTENT_SID,
+                content_variables=json.dumps({"1": message.code}),
+                **callback,
+            )
+        return self.client.messages.create(to=message.to, body=message.body, **_sender(message.sender), **callback)
+
+
+def _sender(region_sender: str) -> dict:
+    """The region's sender if it has one, else the messaging service or the number configured."""
+    if region_sender:
+        kind = "messaging_service_sid" if regions.sender_kind(region_sender) == "service" else "from_"
+        return {kind: region_sender}
+    if app_settings.TWILIO_MESSAGING_SERVICE_SID:
+        return {"messaging_service_sid": app_settings.TWILIO_MESSAGING_SERVICE_SID}
+    return {"from_": app_settings.TWILIO_FROM_NUMBER}
 
 
 def get_backend() -> BaseSMSBackend:

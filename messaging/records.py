@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 ALIASES = {"accepted": "queued", "scheduled": "queued", "read": "delivered"}
 
 
-def start_attempt(task_id: str, phone: str, channel: str = "sms") -> Message:
+def start_attempt(task_id: str, phone: str, channel: str) -> Message:
     """The record of the message sent by task ``task_id`` (created by its first try), one attempt more."""
     message, _created = Message.objects.get_or_create(
         task_id=task_id, defaults={"phone_number": phone, "region": region_of(phone), "channel": channel}
@@ -43,13 +43,13 @@ def record_failed(message: Message, error_code: int | None) -> None:
     suppression.suppress_if_unreachable(message.phone_number, error_code)
 
 
-def apply_status(sid: str, status: str, error_code: int | None) -> str:
-    """Apply a status callback; returns ``updated``, ``ignored`` (not a step forward, or a status we
-    do not know) or ``unknown`` (no message has that sid)."""
+def apply_status(sid: str, status: str, error_code: int | None) -> Message | None:
+    """Apply a status callback; returns the message if it moved forward, else None (not a step
+    forward, a status we do not know, or no message has that sid)."""
     status = ALIASES.get(status, status)
     if status not in RANK:
         logger.warning("status callback with an unknown status ignored", extra={"status": status[:32]})
-        return "ignored"
+        return None
     earlier = [known for known in STATUSES if RANK[known] < RANK[status]]
     changes = {"status": status, "updated_at": timezone.now()}
     if error_code is not None:
@@ -57,13 +57,12 @@ def apply_status(sid: str, status: str, error_code: int | None) -> str:
     if not Message.objects.filter(sid=sid, status__in=earlier).update(**changes):
         if not Message.objects.filter(sid=sid).exists():
             logger.warning("status callback for an unknown message", extra={"sid": sid[:64]})
-            return "unknown"
-        return "ignored"
-    message = Message.objects.only("phone_number", "region").get(sid=sid)
+        return None
+    message = Message.objects.only("phone_number", "region", "channel").get(sid=sid)
     metrics.MESSAGES.labels(message.region, status).inc()
     if status in {"undelivered", "failed"}:
         suppression.suppress_if_unreachable(message.phone_number, error_code)
-    return "updated"
+    return message
 
 
 def mark_verified(phone: str, sent_after: datetime) -> None:

@@ -7,29 +7,17 @@ code whose time has passed is never sent (the sealed code itself refuses to open
 import logging
 import random
 import time
+from datetime import UTC, datetime
 
 from celery import shared_task
-from django.utils import translation
-from django.utils.translation import gettext
 
-from messaging import alarm, metrics, records, signals
+from messaging import alarm, fallback, metrics, records, regions, signals, text
 from messaging.app_settings import app_settings
 from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
-from messaging.numbers import mask_phone
+from messaging.numbers import mask_phone, region_of
 from messaging.sealing import InvalidToken, unseal
 
 logger = logging.getLogger(__name__)
-
-
-def render_message(code: str, language: str) -> str:
-    with translation.override(language):
-        template = app_settings.SMS_MESSAGE_TEMPLATE or gettext(
-            "Thank you for choosing Cheershare! Your one-time password is {otp}."
-        )
-        body = template.replace("{otp}", code)
-        if app_settings.SMS_DO_NOT_SHARE_WARNING:
-            body += "\n" + gettext("Do not share this code with anyone.")
-    return body
 
 
 def retry_countdown(retries: int) -> float:
@@ -42,7 +30,8 @@ def retry_countdown(retries: int) -> float:
 @shared_task(
     name="accounts.tasks.send_code_sms", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
-def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at: int) -> None:
+def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
+    """Send one code by ``channel``; a WhatsApp refusal for the number sends it once by the fallback."""
     try:
         code = unseal(sealed_code)
     except InvalidToken:
@@ -51,9 +40,9 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
     if time.time() >= expires_at:
         logger.warning("SMS not sent: its code expired", extra={"phone": mask_phone(phone)})
         return
-    record = records.start_attempt(self.request.id, phone)
+    record = records.start_attempt(self.request.id, phone, channel)
     try:
-        sent = get_backend().send(Message(to=phone, body=render_message(code, language), code=code))
+        sent = get_backend().send(_message(phone, code, language, channel))
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
         if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
@@ -67,10 +56,15 @@ def send_code_sms(self, phone: str, sealed_code: str, language: str, expires_at:
         raise self.retry(countdown=countdown, max_retries=app_settings.SMS_MAX_RETRIES) from None
     except PermanentSMSError as exc:
         _failed(record, exc, permanent=True)
+        next_channel = fallback.channel_after(channel, exc.code)
+        if next_channel:
+            enqueue(phone, sealed_code, language, expires_at, next_channel)
         return
     records.record_sent(record, sent.sid, sent.status)
+    if channel == "whatsapp" and sent.sid:
+        fallback.stash(sent.sid, sealed_code, language, expires_at)
     metrics.SMS_DELIVERIES.labels("sent").inc()
-    signals.sms_sent.send(sender=send_code_sms, phone=phone)
+    signals.sms_sent.send(sender=send_code, phone=phone)
     alarm.check_region(record.region)
 
 
@@ -78,10 +72,28 @@ def _failed(record, exc: Exception, *, permanent: bool) -> None:
     records.record_failed(record, getattr(exc, "code", None))
     metrics.SMS_DELIVERIES.labels("failed").inc()
     signals.sms_failed.send(
-        sender=send_code_sms,
+        sender=send_code,
         phone=record.phone_number,
         error_code=getattr(exc, "code", None),
         status=getattr(exc, "status", None),
         permanent=permanent,
     )
     alarm.check_region(record.region)
+
+
+def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
+    """Queue ``send_code``; it expires unrun with the code. Raises whatever the broker raises."""
+    send_code.apply_async(
+        args=[phone, sealed_code, language, expires_at],
+        kwargs={"channel": channel},
+        expires=datetime.fromtimestamp(expires_at, tz=UTC),
+        retry=False,
+    )
+
+
+def _message(phone: str, code: str, language: str, channel: str) -> Message:
+    region = region_of(phone)
+    if channel == "voice":
+        return Message(to=phone, body=text.render_voice(code, language), code=code, channel=channel)
+    body = text.render_sms(code, language, region)
+    return Message(to=phone, body=body, code=code, channel=channel, sender=regions.config_for(region).sender)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cheershare.schema import error_responses
-from messaging import callbacks, records
+from messaging import callbacks
 
 
 class SignatureInvalid(exceptions.PermissionDenied):
@@ -47,5 +47,5 @@ class TwilioStatusView(APIView):
             raise SignatureInvalid()
         sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
         if sid and status:
-            records.apply_status(sid, status.lower(), callbacks.error_code(request.POST.get("ErrorCode", "")))
+            callbacks.handle_status(sid, status.lower(), callbacks.error_code(request.POST.get("ErrorCode", "")))
         return Response({"success": True})

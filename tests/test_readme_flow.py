@@ -70,7 +70,13 @@ def test_readme_flow_on_make_run_defaults(make_run):
         return answer, response_headers
 
     sent, _ = call("/v1/signup", {"name": "Asha", "phone_number": PHONE})
-    assert sent == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
+    assert sent == {
+        "success": True,
+        "message": "OTP sent successfully",
+        "expires_in": 300,
+        "resend_in": 60,
+        "channel": "sms",
+    }
     body = {"phone_number": PHONE, "otp": code_from_log(read_log), "device_name": "my laptop"}
     signed_in, headers = call("/v1/signup", body)
     assert signed_in["created"] is True and re.fullmatch(r"[A-Z2-7]{26}", signed_in["token"])

@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 def test_code_request_answers_contract_shape(api, sms_outbox):
     response = request_code(api)
     assert response.status_code == 200
-    assert response.json() == {"success": True, "message": "OTP sent successfully", "expires_in": 300, "resend_in": 60}
+    assert response.json() == {
+        "success": True,
+        "message": "OTP sent successfully",
+        "expires_in": 300,
+        "resend_in": 60,
+        "channel": "sms",
+    }
     assert sms_outbox[-1].to == PHONE
     assert (
         sms_outbox[-1].body == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."

@@ -3,7 +3,7 @@ import time
 import pytest
 
 from messaging.sealing import seal
-from messaging.tasks import send_code_sms
+from messaging.tasks import send_code
 from tests.helpers import PHONE, request_code
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def send(code="123456", expires_in=300):
     expires_at = int(time.time()) + expires_in
-    send_code_sms.apply(args=[PHONE, seal(code, expires_at), "en", expires_at])
+    send_code.apply(args=[PHONE, seal(code, expires_at), "en", expires_at])
 
 
 def test_twilio_sdk_sends_through_configured_base_url(api, twilio_settings, fake_twilio):
