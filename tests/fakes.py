@@ -53,7 +53,8 @@ class FakeTwilio:
         if status == 201:
             with self.lock:
                 self.messages.append(form)
-            return 201, {"sid": f"SM{len(self.messages):032d}", "status": "queued", "to": form.get("To"), "body": ""}
+            prefix = "CA" if form["path"].endswith("/Calls.json") else "SM"
+            return 201, {"sid": f"{prefix}{len(self.messages):032d}", "status": "queued", "to": form.get("To")}
         return status, {"code": code, "message": "scripted failure", "more_info": "", "status": status}
 
     def _handler(self):
