@@ -2,7 +2,13 @@
 (the apps keep their own counters in their ``metrics`` modules; one registry holds them all).
 
 Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so every worker's samples are summed.
+Every label is bounded: methods outside the known ones count as ``other``, routes are URL patterns.
+/metrics answers only METRICS_ALLOWED_IPS (default: loopback) or a scraper sending
+``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets 404.
 """
+
+import hmac
+import ipaddress
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -19,6 +25,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from accounts.client_ip import client_ip
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 REQUESTS = Counter("cheershare_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "cheershare_http_request_duration_seconds",
@@ -29,6 +39,7 @@ LATENCY = Histogram(
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method if method in METHODS else "other"
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
 
@@ -41,7 +52,7 @@ class MetricsView(APIView):
     schema = None
 
     def get(self, request):
-        if not settings.METRICS_ENABLED:
+        if not settings.METRICS_ENABLED or not scraper_allowed(request):
             raise NotFound()
         if settings.PROMETHEUS_MULTIPROC_DIR:
             registry = CollectorRegistry()
@@ -49,3 +60,15 @@ class MetricsView(APIView):
         else:
             registry = REGISTRY
         return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def scraper_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        return False
+    return any(address in network for network in settings.METRICS_ALLOWED_IPS)

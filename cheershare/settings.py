@@ -4,6 +4,7 @@ With nothing set, the defaults give a development run on SQLite, the in-process 
 and the console SMS backend. With DEBUG=0, unsafe development defaults are refused at start.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -216,6 +217,11 @@ CELERY_BEAT_SCHEDULE = (
 globals().update(from_environment(os.environ, AccountSettings, MessagingSettings, TokenSettings))
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Who may read /metrics: these networks (default loopback), or a scraper sending "Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = [
+    ipaddress.ip_network(item, strict=False) for item in env_list("METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128")
+]
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 # Production hardening (all on when DEBUG is off; see README "Deploying").

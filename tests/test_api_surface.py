@@ -1,5 +1,6 @@
 """OpenAPI document, Swagger UI without a CDN, structured access log, Prometheus metrics, fuzzing."""
 
+import ipaddress
 import json
 import logging
 import re
@@ -147,3 +148,24 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(start_gunicor
     print(f"schemathesis requests: {generated}")
     assert generated > 300
     assert request(server.url + "/healthz")[0] == 200
+
+
+def test_metrics_are_served_only_to_allowed_scrapers(api, settings):
+    assert api.get("/metrics").status_code == 200  # loopback
+    public = api.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert public.status_code == 404 and public.json()["code"] == "not_found"
+    settings.METRICS_TOKEN = "scrape-token-0123456789"
+    assert api.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
+    scraped = api.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer scrape-token-0123456789")
+    assert scraped.status_code == 200
+    settings.METRICS_ALLOWED_IPS = [ipaddress.ip_network("10.0.0.0/8")]
+    assert api.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_metric_labels_stay_bounded_whatever_the_method(api):
+    before = len(api.get("/metrics").content)
+    for i in range(300):
+        api.generic(f"X{i:04d}RANDOM", f"/no/such/route/{i}")
+    text = api.get("/metrics").content.decode()
+    assert "X0001RANDOM" not in text and 'method="other"' in text
+    assert len(text) - before < 5_000  # the same few series, not 300 new ones
