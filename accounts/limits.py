@@ -16,7 +16,7 @@ from accounts import counters, signals
 from accounts.app_settings import app_settings
 from accounts.counters import Limit, Refusal, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
-from messaging import alarm, suppression
+from messaging import gates
 from messaging.numbers import region_of
 
 logger = logging.getLogger(__name__)
@@ -49,11 +49,11 @@ def _require_deliverable(phone: str, region: str) -> None:
     """Refuse a region off the allow-list or closed by the pumping alarm, and a suppressed number."""
     if app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
         raise RegionNotAllowed()
-    wait = alarm.closed_for(region)
-    if wait:
+    refused = gates.refusal(phone, region)
+    if refused is not None and refused[0] == "region_closed":
         signals.send_limit_tripped.send(sender=admit_code_request, limit="region_closed", phone=phone)
-        raise RateLimited(wait)
-    if suppression.is_suppressed(phone):
+        raise RateLimited(refused[1])
+    if refused is not None:
         raise PhoneUndeliverable()
 
 

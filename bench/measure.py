@@ -30,6 +30,7 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
     token = seed.bearer_for(me_user)
     strict = server_class(TOKEN_CACHE_SECONDS="0")
     cached = server_class(TOKEN_CACHE_SECONDS="300")
+    bare = server_class(DJANGO_SETTINGS_MODULE="bench.bare_settings")
     rows = []
     try:
 
@@ -37,10 +38,20 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
             wrk.run(server.url + path, seconds=1, headers=headers, lua=lua)  # warm-up
             return wrk.run(server.url + path, seconds=seconds, headers=headers, lua=lua)
 
+        bare_floor = rate(bare, "/bench/open")
         floor = rate(strict, "/bench/open")
+        healthz = rate(strict, "/healthz")
         me = rate(strict, "/v1/me", bearer(token))
         protected = rate(strict, "/v1/protected", bearer(token))
         rows += [
+            row("bare DRF view under Django's default middleware (bare floor)", bare_floor.rps, "{:.0f} req/s"),
+            ratio_row(
+                "GET /healthz / bare floor (request ids, JSON log, metrics, headers on)",
+                healthz.rps / bare_floor.rps,
+                0.95,
+            ),
+            ratio_row("open DRF view under our middleware / bare floor", floor.rps / bare_floor.rps, None),
+            ratio_row("strict: GET /v1/protected / bare floor", protected.rps / bare_floor.rps, 0.6),
             row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
             ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", me.rps / floor.rps, 0.85),
             ratio_row(
@@ -54,6 +65,7 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
         cached_me = rate(cached, "/v1/me", bearer(token))
         cached_protected = rate(cached, "/v1/protected", bearer(token))
         rows += [
+            ratio_row("cached: GET /v1/protected / bare floor", cached_protected.rps / bare_floor.rps, 0.9),
             ratio_row("cached: GET /v1/me / floor", cached_me.rps / cached_floor.rps, 0.85),
             ratio_row("cached: GET /v1/protected / floor", cached_protected.rps / cached_floor.rps, 0.85),
             row("cached: p50 / p99 latency, GET /v1/me", 0, f"{cached_me.p50_ms:.2f} / {cached_me.p99_ms:.2f} ms"),
@@ -62,11 +74,13 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
 
         signup = rate(strict, "/v1/signup", lua=wrk.SIGNUP_LUA)
         rows.append(ratio_row("POST /v1/signup, code request / floor", signup.rps / floor.rps, None))
+        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup.rps / bare_floor.rps, 0.5))
         pairs = seed_codes(sizes["codes"])
         verify = wrk.run(
             strict.url + "/v1/signup", seconds=seconds, lua=wrk.VERIFY_LUA % {"pairs": pairs, "threads": 2}
         )
         rows.append(ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.rps / floor.rps, None))
+        rows.append(ratio_row("POST /v1/signup, verify / bare floor", verify.rps / bare_floor.rps, 0.3))
         rows.append(row("verify requests that were not 200 (codes ran out or reused)", verify.errors, "{:.0f}"))
 
         seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
@@ -99,6 +113,7 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
     finally:
         strict.stop()
         cached.stop()
+        bare.stop()
     rows += purge(sizes["purge_expired"], sizes["purge_live"], me_user, filler)
     rows.append(redis_bytes_per_code())
     return rows

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from bench.views import DRFTokenView, KnoxView, OpenView
+from bench.floor import OpenView
+from bench.views import DRFTokenView, KnoxView
 from cheershare.urls import urlpatterns as product_urlpatterns
 
 urlpatterns = [

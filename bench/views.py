@@ -1,18 +1,10 @@
-"""Views of the same size as /v1/protected: open (the framework's floor), DRF TokenAuthentication, knox."""
+"""Views of the same size as /v1/protected for the peers: DRF TokenAuthentication, knox."""
 
 from knox.auth import TokenAuthentication as KnoxAuthentication
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.permissions import IsAuthenticated
 
-
-class OpenView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    def get(self, request):
-        return Response({"data": "Protected"})
+from bench.floor import OpenView
 
 
 class DRFTokenView(OpenView):

@@ -40,8 +40,15 @@ LATENCY = Histogram(
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "other"
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _series.get(key)
+    if series is None:  # labels() looks up under a lock; keep each child once (labels are bounded)
+        series = _series[key] = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+    series[0].inc()
+    series[1].observe(seconds)
+
+
+_series: dict[tuple, tuple] = {}
 
 
 class MetricsView(APIView):

@@ -1,5 +1,6 @@
 """Request-wide middleware: a request id on every response and log line, one access log line
-per request, and the body rules (413 over 1 MiB, 415 for non-JSON) answered before anything reads it."""
+per request, the body rules (413 over 1 MiB, 415 for non-JSON) answered before anything reads it,
+and the request's language."""
 
 import logging
 import re
@@ -8,6 +9,8 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from cheershare import logs, metrics
@@ -82,3 +85,21 @@ class RequestBodyMiddleware:
             message = _("Unsupported media type, send application/json.")
             return JsonResponse(envelope(message, "unsupported_media_type"), status=415)
         return self.get_response(request)
+
+
+class LanguageMiddleware:
+    """The language of messages and SMS, from ``Accept-Language`` (or the language cookie); English
+    when neither names one we speak. Django's LocaleMiddleware does this too, plus URL-prefix
+    languages and redirects that no route here uses, at about twice the cost per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -9,7 +9,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from messaging import alarm, conversion
+from messaging import alarm, conversion, suppression
 from messaging.models import Message, RegionBlock, Suppression
 
 BAR_WIDTH = 240
@@ -98,7 +98,7 @@ class SuppressionAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Lift the selected suppressions"))
     def lift(self, request, queryset):
-        lifted = queryset.delete()[0]
+        lifted = suppression.lift(queryset)
         self.message_user(request, _("%(count)d suppressions lifted.") % {"count": lifted})
 
 

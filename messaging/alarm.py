@@ -14,7 +14,7 @@ from django.db import IntegrityError
 from django.db.models import Count
 from django.utils import timezone
 
-from messaging import metrics, signals
+from messaging import gates, metrics, signals
 from messaging.app_settings import app_settings
 from messaging.models import Message, RegionBlock
 
@@ -43,6 +43,7 @@ def check_region(region: str) -> bool:
         RegionBlock.objects.update_or_create(region=region, defaults=fields)
     except IntegrityError:  # another worker closed it at the same moment
         return True
+    gates.mirror_block(region, until)
     logger.error(
         "SMS pumping alarm: region closed",
         extra={"region": region, "conversion": round(verified / sent, 3), "sample": sent, "until": until.isoformat()},
@@ -52,12 +53,11 @@ def check_region(region: str) -> bool:
     return True
 
 
-def closed_for(region: str) -> int:
-    """Seconds until ``region`` reopens (0: open)."""
-    until = RegionBlock.objects.filter(region=region, until__gt=timezone.now()).values_list("until", flat=True).first()
-    return 0 if until is None else max(int((until - timezone.now()).total_seconds()), 1)
-
-
 def reopen(blocks) -> int:
     """Reopen the regions of ``blocks`` now (the admin's action); their sample starts afresh."""
-    return blocks.update(until=timezone.now())
+    now = timezone.now()
+    regions = list(blocks.values_list("region", flat=True))
+    reopened = blocks.update(until=now)
+    for region in regions:
+        gates.mirror_block(region, now)
+    return reopened

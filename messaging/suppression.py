@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from messaging import signals
+from messaging import gates, signals
 from messaging.app_settings import app_settings
 from messaging.models import Suppression
 
@@ -21,9 +21,15 @@ def suppress_if_unreachable(phone: str, error_code: int | None) -> bool:
     Suppression.objects.update_or_create(
         phone_number=phone, defaults={"error_code": error_code, "created_at": now, "until": until}
     )
+    gates.mirror_suppression(phone, until)
     signals.number_suppressed.send(sender=Suppression, phone=phone, error_code=error_code)
     return True
 
 
-def is_suppressed(phone: str) -> bool:
-    return Suppression.objects.filter(phone_number=phone, until__gt=timezone.now()).exists()
+def lift(suppressions) -> int:
+    """Lift ``suppressions`` (the admin's action): the numbers can be sent to again at once."""
+    phones = list(suppressions.values_list("phone_number", flat=True))
+    lifted = suppressions.delete()[0]
+    for phone in phones:
+        gates.mirror_suppression(phone, timezone.now())
+    return lifted

@@ -206,3 +206,17 @@ def test_undeliverable_answer_is_translated(api, delivery):
     Row.objects.create(phone_number=PHONE, error_code=21610, until=timezone.now() + timedelta(hours=1))
     response = request_code(api, HTTP_ACCEPT_LANGUAGE="hi")
     assert response.json()["code"] == "phone_undeliverable" and response.json()["error"].startswith("इस नंबर")
+
+
+def test_gates_survive_a_cache_that_lost_everything(api, delivery, fake_twilio):
+    """The cache mirrors suppressions and closed regions; a Redis restart refills it from the database."""
+    from django.core.cache import cache
+
+    from messaging.models import RegionBlock as Block
+
+    message = sent_message(api, fake_twilio)
+    callback(api, status(message.sid, "undelivered", "21610"))
+    Block.objects.create(region="GB", conversion=0.1, sample=60, until=timezone.now() + timedelta(hours=1))
+    cache.clear()
+    assert request_code(api).json()["code"] == "phone_undeliverable"
+    assert request_code(api, "+447400123456").json()["code"] == "throttled"

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Profile requests in-process (cProfile) through the WSGI application, every feature on: request
+ids, JSON access log, metrics, locale, security headers. Prints where the time goes per request.
+
+    python bench/profile_requests.py [--settings cheershare.settings] [--path /healthz] [--requests 5000]
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--settings", default="cheershare.settings")
+    parser.add_argument("--path", default="/healthz")
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--header", action="append", default=[], help="Name: value")
+    args = parser.parse_args()
+    os.environ["DJANGO_SETTINGS_MODULE"] = args.settings
+    os.environ.setdefault("SECRET_KEY", "profile-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+    os.environ.setdefault("SMS_BACKEND", "locmem")
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": args.path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_HOST": "127.0.0.1",
+    }
+    for header in args.header:
+        name, _, value = header.partition(":")
+        environ["HTTP_" + name.strip().upper().replace("-", "_")] = value.strip()
+
+    def serve(count: int) -> None:
+        for _ in range(count):
+            body = application(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda status, headers: None)
+            b"".join(body)
+
+    serve(200)  # warm-up
+    started = time.perf_counter()
+    serve(args.requests)
+    per_request = (time.perf_counter() - started) / args.requests * 1e6
+    profiler = cProfile.Profile()
+    profiler.enable()
+    serve(args.requests)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+    print(f"{args.settings} GET {args.path}: {per_request:.0f} us per request without the profiler")
+    print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
