@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
 from accounts.app_settings import app_settings
+from accounts.counters import Write
 from accounts.exceptions import OTPExpired, OTPInvalid
 
 DIGEST_SIZE = 16
@@ -46,17 +47,15 @@ def generate_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def store(subject: str, code: str, name: str, *, keep_attempts: bool = False) -> int:
-    """Keep ``code``'s hash for ``subject`` (replacing any earlier code); returns its expiry (epoch s).
+def pending_writes(subject: str, code: str, name: str, *, keep_attempts: bool = False) -> tuple[list[Write], int]:
+    """The cache writes that keep ``code``'s hash for ``subject`` (replacing any earlier code) and
+    its expiry (epoch s); the code request makes them with its limits, in one round trip.
 
     ``keep_attempts``: a fixed code (a test number) keeps the tries already spent on it."""
-    expires_at = int(time.time()) + app_settings.OTP_TTL
-    cache.set(state_key(subject), PendingCode(digest(subject, code), expires_at, name).pack(), app_settings.OTP_TTL)
-    if keep_attempts:
-        cache.add(attempts_key(subject), 0, app_settings.OTP_TTL)
-    else:
-        cache.set(attempts_key(subject), 0, app_settings.OTP_TTL)
-    return expires_at
+    ttl = app_settings.OTP_TTL
+    expires_at = int(time.time()) + ttl
+    state = PendingCode(digest(subject, code), expires_at, name).pack()
+    return [Write(state_key(subject), state, ttl), Write(attempts_key(subject), 0, ttl, keep_attempts)], expires_at
 
 
 def claim_attempt(subject: str) -> tuple[PendingCode, int]:

@@ -8,6 +8,10 @@ time it ends. Waits are computed from the clock, not from key lifetimes, so they
 Lua script, one round trip, atomic across every process; on the in-process cache of a development
 run (one process) a lock gives the same guarantee. Keys go through ``cache.make_key`` and read back
 through the cache API as plain integers.
+
+An admitted request may also write cache entries in the same round trip (``Write``: the code
+request stores its pending code this way), and a limit may require a key to be present
+(``required``: the delivery gates' "loaded" marker).
 """
 
 import math
@@ -30,9 +34,10 @@ class Limit(NamedTuple):
     counts: bool = True
     cooldown: bool = False
     name: str = ""
+    required: bool = False  # refuses when the key is absent (checked only)
 
     def current_key(self, now: float) -> str:
-        return self.key if self.cooldown else f"{self.key}:{int(now // self.window)}"
+        return self.key if self.cooldown or self.required else f"{self.key}:{int(now // self.window)}"
 
     def wait(self, now: float, stored: int) -> int:
         ends = stored if self.cooldown else (int(now // self.window) + 1) * self.window
@@ -44,20 +49,39 @@ class Refusal(NamedTuple):
     wait: int  # seconds until it would be accepted (Retry-After)
 
 
+class Write(NamedTuple):
+    """A cache entry an admitted request sets (``only_if_absent``: keep one already there)."""
+
+    key: str
+    value: object
+    ttl: int
+    only_if_absent: bool = False
+
+
 ADMIT = """
-local n = #KEYS
+local n, m = tonumber(ARGV[1]), tonumber(ARGV[2])
+local a, b = 2, 2 + 4 * n
 for i = 1, n do
   local stored = redis.call('GET', KEYS[i])
-  if stored and tonumber(stored) >= tonumber(ARGV[i]) then
+  if ARGV[a + 2 * n + i] == 'required' then
+    if not stored then return {i, 0} end
+  elseif stored and tonumber(stored) >= tonumber(ARGV[a + i]) then
     return {i, tonumber(stored)}
   end
 end
 for i = 1, n do
-  local mode = ARGV[2 * n + i]
+  local mode = ARGV[a + 2 * n + i]
   if mode == 'set' then
-    redis.call('SET', KEYS[i], ARGV[3 * n + i], 'PX', ARGV[n + i])
+    redis.call('SET', KEYS[i], ARGV[a + 3 * n + i], 'PX', ARGV[a + n + i])
   elseif mode == 'incr' and redis.call('INCR', KEYS[i]) == 1 then
-    redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+    redis.call('PEXPIRE', KEYS[i], ARGV[a + n + i])
+  end
+end
+for j = 1, m do
+  if ARGV[b + 3 * j] == 'nx' then
+    redis.call('SET', KEYS[n + j], ARGV[b + 3 * j - 2], 'PX', ARGV[b + 3 * j - 1], 'NX')
+  else
+    redis.call('SET', KEYS[n + j], ARGV[b + 3 * j - 2], 'PX', ARGV[b + 3 * j - 1])
   end
 end
 return {0, 0}
@@ -66,22 +90,26 @@ _local_lock = threading.Lock()
 _admit_script = None  # redis-py Script: EVALSHA, the text is sent only if Redis lacks it
 
 
-def admit(limits: list[Limit]) -> Refusal | None:
-    """The first limit that refuses, or None; only when none refuses are the counting ones counted."""
+def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
+    """The first limit that refuses, or None; only when none refuses are the counting ones counted
+    and the ``writes`` written."""
     limits = [limit for limit in limits if limit.maximum > 0 and limit.window > 0]
-    if not limits:
+    if not limits and not writes:
         return None
     now = time.time()
     client = _redis_client()
     if client is None:
-        return _admit_local(limits, now)
-    keys = [cache.make_key(limit.current_key(now)) for limit in limits]
+        return _admit_local(limits, writes, now)
+    keys = [cache.make_key(limit.current_key(now)) for limit in limits] + [cache.make_key(w.key) for w in writes]
     args = (
-        [now if limit.cooldown else limit.maximum for limit in limits]  # a cooldown refuses until its end
+        [len(limits), len(writes)]
+        + [now if limit.cooldown else limit.maximum for limit in limits]  # a cooldown refuses until its end
         + [(limit.window + (0 if limit.cooldown else 60)) * 1000 for limit in limits]
-        + [("set" if limit.cooldown else "incr") if limit.counts else "check" for limit in limits]
+        + [_mode(limit) for limit in limits]
         + [math.ceil(now) + limit.window for limit in limits]
     )
+    for write in writes:
+        args += [cache.client.encode(write.value), write.ttl * 1000, "nx" if write.only_if_absent else "set"]
     index, stored = _script(client)(keys=keys, args=args, client=client)
     if index == 0:
         return None
@@ -118,11 +146,21 @@ def _redis_client():
     return client.get_client(write=True) if hasattr(client, "get_client") else None
 
 
-def _admit_local(limits: list[Limit], now: float) -> Refusal | None:
+def _mode(limit: Limit) -> str:
+    if limit.required:
+        return "required"
+    if not limit.counts:
+        return "check"
+    return "set" if limit.cooldown else "incr"
+
+
+def _admit_local(limits: list[Limit], writes: list[Write], now: float) -> Refusal | None:
     with _local_lock:
         for limit in limits:
             stored = cache.get(limit.current_key(now))
-            if stored is not None and stored >= (now if limit.cooldown else limit.maximum):
+            if limit.required and stored is None:
+                return Refusal(limit, 0)
+            if not limit.required and stored is not None and stored >= (now if limit.cooldown else limit.maximum):
                 return Refusal(limit, limit.wait(now, stored))
         for limit in limits:
             if not limit.counts:
@@ -132,4 +170,6 @@ def _admit_local(limits: list[Limit], now: float) -> Refusal | None:
                 cache.set(key, math.ceil(now) + limit.window, limit.window)
             elif not cache.add(key, 1, limit.window + 60):
                 cache.incr(key)
+        for write in writes:
+            (cache.add if write.only_if_absent else cache.set)(write.key, write.value, write.ttl)
     return None

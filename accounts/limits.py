@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from accounts import counters, signals
 from accounts.app_settings import app_settings
-from accounts.counters import Limit, Refusal, admit
+from accounts.counters import Limit, Refusal, Write, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
 from messaging import gates
 from messaging.numbers import region_of
@@ -22,16 +22,19 @@ from messaging.numbers import region_of
 logger = logging.getLogger(__name__)
 HOUR = 3600
 COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
+GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
 
 
-def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None:
-    """Count one code request; raise (counting nothing) if any limit refuses it.
+def admit_code_request(phone: str, client_ip: str, *, test_number: bool, writes: list[Write]) -> None:
+    """Count one code request and write ``writes`` (its pending code), all in one round trip; raise
+    (counting and writing nothing) if any gate or limit refuses it.
 
-    Test numbers skip the send limits, not the failure budget."""
+    Test numbers skip the gates and the send limits, not the failure budget."""
     region = region_of(phone)
-    if not test_number:
-        _require_deliverable(phone, region)
-    limits = [_number_failures(phone, counts=False)]
+    if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
+        raise RegionNotAllowed()
+    limits = [] if test_number else _gates(phone, region)
+    limits.append(_number_failures(phone, counts=False))
     if not test_number:
         limits += [
             Limit(cooldown_key(phone), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
@@ -40,21 +43,21 @@ def admit_code_request(phone: str, client_ip: str, *, test_number: bool) -> None
             Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
             Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
         ]
-    refusal = admit(limits)
+    refusal = admit(limits, writes)
+    if refusal is not None and refusal.limit.name == GATES_LOADED:  # the cache lost the gates: refill, retry
+        gates.reload()
+        refusal = admit(limits, writes)
     if refusal is not None:
         _refuse(refusal, phone)
 
 
-def _require_deliverable(phone: str, region: str) -> None:
-    """Refuse a region off the allow-list or closed by the pumping alarm, and a suppressed number."""
-    if app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
-        raise RegionNotAllowed()
-    refused = gates.refusal(phone, region)
-    if refused is not None and refused[0] == "region_closed":
-        signals.send_limit_tripped.send(sender=admit_code_request, limit="region_closed", phone=phone)
-        raise RateLimited(refused[1])
-    if refused is not None:
-        raise PhoneUndeliverable()
+def _gates(phone: str, region: str) -> list[Limit]:
+    """A closed region (the pumping alarm), then a suppressed number: each "closed until" a time."""
+    return [
+        Limit(gates.LOADED, 1, 1, counts=False, required=True, name=GATES_LOADED),
+        Limit(gates.closed_key(region), 1, 1, counts=False, cooldown=True, name=REGION_CLOSED),
+        Limit(gates.suppressed_key(phone), 1, 1, counts=False, cooldown=True, name=SUPPRESSED),
+    ]
 
 
 def check_guess(phone: str, client_ip: str) -> None:
@@ -121,6 +124,8 @@ def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
 
 def _refuse(refusal: Refusal, phone: str) -> None:
     limit = refusal.limit
+    if limit.name == SUPPRESSED:
+        raise PhoneUndeliverable()
     if limit.name == NUMBER_FAILURES:
         raise VerifyLocked(refusal.wait)
     if limit.name == COOLDOWN:

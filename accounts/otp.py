@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -40,20 +39,18 @@ def request_code(
 ) -> IssuedCode:
     """Issue a code for ``phone`` (E.164) and queue its SMS; raises a SignInError if refused.
 
-    Sign-in (``changing_for`` None) passes the CAPTCHA gate first, and a disabled account's number
-    gets the same answer as anyone's, and no message. ``changing_for``: the signed-in user whose
-    number would become ``phone``. Test numbers skip the CAPTCHA and the send limits."""
+    Sign-in (``changing_for`` None) passes the CAPTCHA gate first. The limits and the code's storage
+    take one cache round trip, the send one broker publish; a disabled account's number gets the same
+    answer as anyone's, and the send task sends it nothing. ``changing_for``: the signed-in user
+    whose number would become ``phone``. Test numbers skip the CAPTCHA and the send limits."""
     fixed = app_settings.test_numbers().get(phone)
     if changing_for is None and fixed is None:
         require_captcha(captcha_token, client_ip)
-    limits.admit_code_request(phone, client_ip, test_number=fixed is not None)
-    issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
-    if changing_for is None and get_user_model().objects.filter(phone_number=phone, is_active=False).exists():
-        logger.warning("code requested for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
-        return issued
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
     subject = code_store.subject_of(phone, changing_for)
-    expires_at = code_store.store(subject, code, name, keep_attempts=fixed is not None)
+    writes, expires_at = code_store.pending_writes(subject, code, name, keep_attempts=fixed is not None)
+    limits.admit_code_request(phone, client_ip, test_number=fixed is not None, writes=writes)
+    issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
     if fixed is None:
         try:
             sending.queue_code(phone, code, language, expires_at, channel)

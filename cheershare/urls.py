@@ -45,7 +45,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
-    re_path(r"^(?!admin/|static/).*$", NotFoundView.as_view()),
+    re_path(r"^(?!admin/|static/)[\s\S]*$", NotFoundView.as_view()),  # [\s\S]: newlines too
 ]
 
 handler400 = "cheershare.errors.bad_request"

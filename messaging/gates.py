@@ -1,8 +1,10 @@
-"""The delivery gates a code request passes (a suppressed number, a closed region), read in one
-cache round trip. The database rows (Suppression, RegionBlock) stay the truth the admin shows; the
-cache mirrors the active ones, and is refilled from them when it has lost them (a Redis restart)."""
+"""The delivery gates a code request passes: a suppressed number, a closed region. The database
+rows (Suppression, RegionBlock) stay the truth the admin shows; the cache mirrors the active ones
+as "closed until" timestamps (whole seconds) under ``suppressed_key`` and ``closed_key``, which the
+code request checks with its limits in one round trip (accounts.limits). ``LOADED`` marks a cache
+that holds the mirror; when it is missing (a Redis restart), ``reload`` refills it from the rows."""
 
-import time
+import math
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -12,37 +14,23 @@ from messaging.models import RegionBlock, Suppression
 LOADED = "gates:loaded"
 
 
-def refusal(phone: str, region: str) -> tuple[str, int] | None:
-    """``("region_closed", seconds)`` or ``("suppressed", seconds)``, or None when both are open."""
-    found = cache.get_many([LOADED, _suppressed(phone), _closed(region)])
-    if LOADED not in found:
-        _reload()
-        found = cache.get_many([_suppressed(phone), _closed(region)])
-    now = time.time()
-    if found.get(_closed(region), 0) > now:
-        return "region_closed", max(int(found[_closed(region)] - now), 1)
-    if found.get(_suppressed(phone), 0) > now:
-        return "suppressed", max(int(found[_suppressed(phone)] - now), 1)
-    return None
+def suppressed_key(phone: str) -> str:
+    return f"gates:suppressed:{phone}"
+
+
+def closed_key(region: str) -> str:
+    return f"gates:closed:{region}"
 
 
 def mirror_suppression(phone: str, until) -> None:
-    _mirror(_suppressed(phone), until)
+    _mirror(suppressed_key(phone), until)
 
 
 def mirror_block(region: str, until) -> None:
-    _mirror(_closed(region), until)
+    _mirror(closed_key(region), until)
 
 
-def _mirror(key: str, until) -> None:
-    seconds = (until - timezone.now()).total_seconds()
-    if seconds > 0:
-        cache.set(key, until.timestamp(), int(seconds) + 1)
-    else:
-        cache.delete(key)
-
-
-def _reload() -> None:
+def reload() -> None:
     now = timezone.now()
     for phone, until in Suppression.objects.filter(until__gt=now).values_list("phone_number", "until"):
         mirror_suppression(phone, until)
@@ -51,9 +39,9 @@ def _reload() -> None:
     cache.set(LOADED, 1, None)
 
 
-def _suppressed(phone: str) -> str:
-    return f"gates:suppressed:{phone}"
-
-
-def _closed(region: str) -> str:
-    return f"gates:closed:{region}"
+def _mirror(key: str, until) -> None:
+    seconds = (until - timezone.now()).total_seconds()
+    if seconds > 0:
+        cache.set(key, math.ceil(until.timestamp()), math.ceil(seconds) + 1)
+    else:
+        cache.delete(key)

@@ -100,3 +100,12 @@ def test_server_error_is_enveloped_without_traceback(client, settings):
     body = assert_envelope(response, 500, "server_error")
     assert "internal detail" not in response.content.decode() and "Traceback" not in str(body)
     assert response["X-Request-ID"]
+
+
+def test_a_path_with_a_newline_is_an_enveloped_404(api, settings):
+    """Found by schemathesis: the catch-all route's `.` did not match a newline, so Django's own
+    (HTML, in DEBUG a technical) 404 page answered."""
+    settings.DEBUG = True
+    response = api.delete("/v1/sessions/%0A%0E%C2%BDU")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
