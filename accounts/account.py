@@ -37,6 +37,7 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
             user.phone_number = phone
             user.save(update_fields=["phone_number"])
             Token.objects.filter(user=user).exclude(pk=token.pk).revoke()
+            otp.record_verified(phone)
     except (IntegrityError, PhoneTaken):  # IntegrityError: another account took it meanwhile
         user.phone_number = old_phone
         raise PhoneTaken() from None

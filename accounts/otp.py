@@ -88,9 +88,13 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
             _wrong_code(phone, exc.attempts_left)
         raise
     limits.settle_guess(phone, client_ip, right=True)
-    records.mark_verified(phone, sent_after=timezone.now() - timedelta(seconds=app_settings.OTP_TTL))
     metrics.VERIFICATIONS.labels("success").inc()
     return name
+
+
+def record_verified(phone: str) -> None:
+    """Mark the message that carried ``phone``'s code as verified (callers do it in their transaction)."""
+    records.mark_verified(phone, sent_after=timezone.now() - timedelta(seconds=app_settings.OTP_TTL))
 
 
 def forget(phone: str) -> None:

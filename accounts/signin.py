@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import update_last_login
+from django.db import transaction
 
 from accounts import otp, signals
 from accounts.exceptions import AccountDisabled
@@ -22,11 +23,15 @@ def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: st
     """A ``name`` sent with the code wins over the one stored at the request (which a stranger may
     have chosen); either is used only when the account is created."""
     pending_name = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
-    user, created = get_user_model().objects.get_or_create_for_phone(phone_number=phone, name=name or pending_name)
-    if not user.is_active:
-        raise AccountDisabled()
+    with transaction.atomic():  # one commit for the user, the token and the records
+        user, created = get_user_model().objects.get_or_create_for_phone(
+            phone_number=phone, name=name or pending_name
+        )
+        if not user.is_active:
+            raise AccountDisabled()
+        update_last_login(sign_in, user)  # what Django's user_logged_in receiver does
+        token, plaintext = Token.objects.issue(user=user, device_name=device_name)
+        otp.record_verified(phone)
     if created:
         signals.user_created.send(sender=sign_in, user=user)
-    update_last_login(sign_in, user)  # what Django's user_logged_in receiver does
-    token, plaintext = Token.objects.issue(user=user, device_name=device_name)
     return SignIn(user=user, created=created, token=token, plaintext=plaintext)
