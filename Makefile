@@ -4,13 +4,20 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint bench bench-smoke bench-country worker clean
+.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country worker clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+## the virtual environment, from the lock file: every package pinned and checked against its hash
+$(VENV)/.installed: requirements-dev.lock
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --require-hashes -r requirements-dev.lock
 	touch $@
+
+## lock: re-resolve requirements*.txt (the ranges we accept) into the lock files, with hashes (uv)
+lock: $(VENV)/.installed
+	$(PIP) install -q uv
+	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --python-version 3.11 --no-header -o requirements.lock
+	$(VENV)/bin/uv pip compile requirements-dev.txt --generate-hashes --python-version 3.11 --no-header -o requirements-dev.lock
 
 ## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
 run: $(VENV)/.installed

@@ -1,0 +1,105 @@
+"""The deployment files, read (no Docker engine runs here): the image, compose, the lock files and
+the Makefile agree with each other and with the settings the code reads."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from accounts.app_settings import AccountSettings
+from messaging.app_settings import MessagingSettings
+from tokens.app_settings import TokenSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
+
+
+def settings_read() -> set[str]:
+    """Every environment variable the code reads: the apps' knobs and settings.py / gunicorn.conf.py."""
+    names = {knob.name for owner in (AccountSettings, MessagingSettings, TokenSettings) for knob in owner.knobs()}
+    for path in ["cheershare/settings.py", "gunicorn.conf.py"]:
+        names |= set(
+            re.findall(r'(?:os\.environ\.get|env_int|env_bool|env_list)\(\s*"([A-Z0-9_]+)"', (ROOT / path).read_text())
+        )
+    return names
+
+
+def requirement_names(path: str) -> set[str]:
+    lines = (ROOT / path).read_text().splitlines()
+    return {
+        re.split(r"[<>=\[ ;#]", line.strip(), maxsplit=1)[0].lower() for line in lines if re.match(r"^[A-Za-z]", line)
+    }
+
+
+def test_the_image_is_multi_stage_non_root_hash_checked_and_healthy():
+    assert DOCKERFILE.count("\nFROM ") + DOCKERFILE.startswith("FROM ") >= 2
+    assert "pip install --require-hashes -r /tmp/requirements.lock" in DOCKERFILE
+    assert "COPY requirements.lock" in DOCKERFILE
+    user = re.search(r"^USER (\S+)$", DOCKERFILE, re.MULTILINE)
+    assert user and user.group(1) not in {"root", "0"}
+    assert DOCKERFILE.index("USER ") < DOCKERFILE.index("CMD [")
+    assert "HEALTHCHECK" in DOCKERFILE and "/healthz" in DOCKERFILE.split("HEALTHCHECK")[1]
+    command = re.search(r'^CMD \["gunicorn", "-c", "gunicorn.conf.py", "cheershare.wsgi"\]$', DOCKERFILE, re.MULTILINE)
+    assert command and (ROOT / "gunicorn.conf.py").exists() and (ROOT / "cheershare/wsgi.py").exists()
+
+
+@pytest.mark.parametrize(
+    "lock, source", [("requirements.lock", "requirements.txt"), ("requirements-dev.lock", "requirements-dev.txt")]
+)
+def test_lock_files_pin_every_package_with_hashes(lock, source):
+    text = (ROOT / lock).read_text()
+    pins = re.findall(r"^([a-z0-9._-]+)==([^\s\\]+)", text, re.MULTILINE)
+    assert len(pins) > 20
+    for block in re.split(r"\n(?=[a-z0-9._-]+==)", text):
+        if re.match(r"^[a-z0-9._-]+==", block):
+            assert "--hash=sha256:" in block, block.splitlines()[0]
+    pinned = {name.replace("_", "-") for name, _ in pins}
+    wanted = {name.replace("_", "-") for name in requirement_names(source) if name != "-r"}
+    assert wanted <= pinned, wanted - pinned
+
+
+def test_make_run_test_and_ci_install_from_the_lock_with_hashes():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(VENV)/.installed: requirements-dev.lock" in makefile
+    assert "install -q --require-hashes -r requirements-dev.lock" in makefile
+    for target in ["run", "test-services", "test-defaults"]:
+        assert re.search(rf"^{target}: \$\(VENV\)/.installed", makefile, re.MULTILINE)
+    assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_compose_sets_only_settings_the_code_reads():
+    known = settings_read() | {"DJANGO_SETTINGS_MODULE"}
+    for name in APP_SERVICES:
+        environment = COMPOSE["services"][name]["environment"]
+        assert set(environment) <= known, set(environment) - known
+
+
+def test_compose_waits_for_healthy_services_and_migrates_once():
+    services = COMPOSE["services"]
+    for name in ["postgres", "redis", "rabbitmq", "web", "worker", "beat"]:
+        assert "healthcheck" in services[name], name
+    for name in APP_SERVICES:
+        conditions = {dependency["condition"] for dependency in services[name]["depends_on"].values()}
+        assert conditions <= {"service_healthy", "service_completed_successfully"}
+    for name in ["web", "worker", "beat"]:
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == "python manage.py migrate --noinput"
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_the_broker_is_durable_and_beat_runs_the_purge():
+    services = COMPOSE["services"]
+    broker = services["web"]["environment"]["CELERY_BROKER_URL"]
+    assert broker.startswith("amqp://") and "@rabbitmq:5672" in broker
+    assert any(volume.endswith(":/var/lib/rabbitmq") for volume in services["rabbitmq"]["volumes"])
+    assert "rabbitmq" in COMPOSE["volumes"]
+    assert services["worker"]["command"].startswith("celery -A cheershare worker")
+    assert services["beat"]["command"].startswith("celery -A cheershare beat")
+    assert services["beat"]["environment"]["PURGE_EXPIRED_TOKENS_BEAT"] == "1"
+    from cheershare.celery import app
+
+    app.loader.import_default_modules()
+    assert "tokens.tasks.purge_expired_tokens" in app.tasks
