@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,6 +140,14 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
             self.proc.terminate()
             self.proc.wait()
             self.proc = None
+
+    def pause(self) -> None:
+        """Stall the server (SIGSTOP): connections stay open, nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)

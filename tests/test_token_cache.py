@@ -157,3 +157,26 @@ def test_revocation_reaches_every_gunicorn_worker_within_a_second(start_gunicorn
 
 def header(plaintext: str) -> dict:
     return {"Authorization": f"Bearer {plaintext}"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_redis_stops_trusting_the_cache_within_a_second(api, cached):
+    """Was: with Redis stopped by SIGSTOP (connections open, nothing answering), a token revoked
+    meanwhile was still accepted from the cache for about 30 s."""
+    server = RedisServer().start()
+    try:
+        cached.REDIS_URL = server.url
+        user = User.objects.create_user(PHONE, "Asha")
+        token, plaintext = Token.objects.issue(user=user)
+        warm(api, plaintext)
+        server.pause()
+        stalled = time.monotonic()
+        wait_until(lambda: not memo.trusted, timeout=5, what="the listener to notice the silence")
+        assert time.monotonic() - stalled < 1.0
+        Token.objects.filter(pk=token.pk).delete()  # its publish fails: other processes rely on the silence
+        assert me(api, plaintext).status_code == 401
+        server.resume()
+        _token, other = Token.objects.issue(user=user)
+        wait_until(lambda: (me(api, other), memo.trusted)[1], timeout=10, what="trust to return")
+    finally:
+        server.stop()

@@ -1,6 +1,11 @@
 """Revocation pushed to every process: published on Redis pub/sub after the deleting transaction
 commits; one listener thread per process drops the revoked tokens from its TokenMemo.
 
+The listener pings Redis every HEARTBEAT seconds on its subscription; when nothing (no pong, no
+message) has come back for SILENCE seconds, as when Redis is stalled rather than closed, the memo
+is dropped and ignored until Redis answers again, so a revocation this process could not hear
+about is refused within a second. A publish that fails is retried before it is given up.
+
 Messages are ``h:<hex hash>,<hex hash>...`` (tokens deleted, by any path: see TokenQuerySet.delete)
 or ``u:<user id>`` (a user deactivated: their tokens stay, but no longer authenticate).
 """
@@ -8,6 +13,7 @@ or ``u:<user id>`` (a user deactivated: their tokens stay, but no longer authent
 import logging
 import os
 import threading
+import time
 
 import redis
 from django.conf import settings
@@ -21,6 +27,8 @@ from tokens.memo import memo
 
 logger = logging.getLogger(__name__)
 CHANNEL_SUFFIX = "tokens-revoked"
+HEARTBEAT, SILENCE = 0.2, 0.6  # seconds
+PUBLISH_TRIES = 3
 
 
 def enabled() -> bool:
@@ -57,12 +65,20 @@ class Listener(threading.Thread):
         pubsub = client.pubsub()
         try:
             pubsub.subscribe(self.channel_name)
+            subscribed, heard = False, time.monotonic()
             while not self.stopping.is_set():
-                message = pubsub.get_message(timeout=1.0)
+                message = pubsub.get_message(timeout=HEARTBEAT)
                 if message is None:
+                    if memo.trusted and time.monotonic() - heard > SILENCE:
+                        logger.warning("token revocation feed silent; cache off until Redis answers")
+                        memo.distrust()
                     pubsub.ping()
-                elif message["type"] == "subscribe":
-                    memo.trust()
+                    continue
+                heard = time.monotonic()
+                if message["type"] == "subscribe":
+                    subscribed = True
+                if message["type"] in {"subscribe", "pong"} and subscribed and not memo.trusted:
+                    memo.trust()  # an empty memo: nothing it holds can predate a missed revocation
                 elif message["type"] == "message":
                     _apply(message["data"].decode())
         finally:
@@ -120,10 +136,15 @@ def _revoke_everywhere(message: str) -> None:
 
 
 def _publish(message: str) -> None:
-    try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).publish(channel(), message)
-    except redis.RedisError:
-        logger.error("token revocation could not be published; caches expire within TOKEN_CACHE_SECONDS")
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    for attempt in range(PUBLISH_TRIES):
+        try:
+            client.publish(channel(), message)
+            return
+        except redis.RedisError:
+            time.sleep(0.05 * (attempt + 1))
+    # Every listener that could have missed it hears nothing from Redis either, and drops its memo.
+    logger.error("token revocation could not be published; listeners that miss it drop their cache")
 
 
 @receiver(signals.tokens_revoked)
