@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country worker clean
+.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -57,6 +57,12 @@ bench-smoke: $(VENV)/.installed
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md
 	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
+	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
+
+## bench-signups: 1,000 sign-ups end to end (16 clients, gunicorn, a real worker, loopback Twilio); nothing lost
+bench-signups: $(VENV)/.installed
+	scripts/ensure-services
+	$(PY) bench/signups.py
 
 ## bench-country: the admin's "Delivery by country" page over 1M message records (writes bench/RESULTS-country-page.md)
 bench-country: $(VENV)/.installed
