@@ -84,23 +84,27 @@ def test_cache_is_bounded(api, user, cached):
     assert len(memo._entries) == 3
 
 
-@pytest.mark.django_db(transaction=True)
-def test_lost_subscription_stops_trusting_the_cache(api, cached):
+@pytest.fixture
+def warm_on_own_redis(api, cached, transactional_db):
+    """A token cached by this process, whose revocation feed is a Redis the test owns."""
     server = RedisServer().start()
-    try:
-        cached.REDIS_URL = server.url
-        user = User.objects.create_user(PHONE, "Asha")
-        token, plaintext = Token.objects.issue(user=user)
-        warm(api, plaintext)
-        server.stop()
-        wait_until(lambda: not memo.trusted, timeout=5, what="the listener to notice")
-        Token.objects.filter(pk=token.pk).delete()  # a revocation this process could not hear about
-        assert me(api, plaintext).status_code == 401
-        server.start()
-        _token, other = Token.objects.issue(user=user)
-        wait_until(lambda: (me(api, other), memo.trusted)[1], timeout=10, what="the subscription to return")
-    finally:
-        server.stop()
+    cached.REDIS_URL = server.url
+    user = User.objects.create_user(PHONE, "Asha")
+    token, plaintext = Token.objects.issue(user=user)
+    warm(api, plaintext)
+    yield server, user, token, plaintext
+    server.stop()
+
+
+def test_lost_subscription_stops_trusting_the_cache(api, warm_on_own_redis):
+    server, user, token, plaintext = warm_on_own_redis
+    server.stop()
+    wait_until(lambda: not memo.trusted, timeout=5, what="the listener to notice")
+    Token.objects.filter(pk=token.pk).delete()  # a revocation this process could not hear about
+    assert me(api, plaintext).status_code == 401
+    server.start()
+    _token, other = Token.objects.issue(user=user)
+    wait_until(lambda: (me(api, other), memo.trusted)[1], timeout=10, what="the subscription to return")
 
 
 @pytest.mark.live
@@ -159,24 +163,16 @@ def header(plaintext: str) -> dict:
     return {"Authorization": f"Bearer {plaintext}"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_stalled_redis_stops_trusting_the_cache_within_a_second(api, cached):
+def test_a_stalled_redis_stops_trusting_the_cache_within_a_second(api, warm_on_own_redis):
     """Was: with Redis stopped by SIGSTOP (connections open, nothing answering), a token revoked
     meanwhile was still accepted from the cache for about 30 s."""
-    server = RedisServer().start()
-    try:
-        cached.REDIS_URL = server.url
-        user = User.objects.create_user(PHONE, "Asha")
-        token, plaintext = Token.objects.issue(user=user)
-        warm(api, plaintext)
-        server.pause()
-        stalled = time.monotonic()
-        wait_until(lambda: not memo.trusted, timeout=5, what="the listener to notice the silence")
-        assert time.monotonic() - stalled < 1.0
-        Token.objects.filter(pk=token.pk).delete()  # its publish fails: other processes rely on the silence
-        assert me(api, plaintext).status_code == 401
-        server.resume()
-        _token, other = Token.objects.issue(user=user)
-        wait_until(lambda: (me(api, other), memo.trusted)[1], timeout=10, what="trust to return")
-    finally:
-        server.stop()
+    server, user, token, plaintext = warm_on_own_redis
+    server.pause()
+    stalled = time.monotonic()
+    wait_until(lambda: not memo.trusted, timeout=5, what="the listener to notice the silence")
+    assert time.monotonic() - stalled < 1.0
+    Token.objects.filter(pk=token.pk).delete()  # its publish fails: other processes rely on the silence
+    assert me(api, plaintext).status_code == 401
+    server.resume()
+    _token, other = Token.objects.issue(user=user)
+    wait_until(lambda: (me(api, other), memo.trusted)[1], timeout=10, what="trust to return")
