@@ -1,7 +1,12 @@
-"""Dependencies failing under real processes: slow Twilio, Redis down and back, PostgreSQL down."""
+"""Dependencies failing under real processes: slow Twilio, Redis down and back, PostgreSQL down,
+workers killed."""
 
+import os
+import signal
 import subprocess
+import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -90,3 +95,40 @@ def test_worker_child_killed_mid_send_requeues_the_message(start_gunicorn, start
     subprocess.run(["kill", "-9", *children], check=True)
     wait_until(lambda: len(fake_twilio.requests) == 2, timeout=30, what="the message to be delivered again")
     assert fake_twilio.requests[0]["Body"] == fake_twilio.requests[1]["Body"]
+
+
+def test_a_killed_gunicorn_worker_is_replaced_and_clients_see_no_500(start_gunicorn):
+    """Under a steady load of authenticated requests, one worker is killed with SIGKILL: the master
+    starts another, clients see at most failed connections, never a 500, and service continues."""
+    server = start_gunicorn(workers=2)
+    user = User.objects.create_user(PHONE, "Asha")
+    _token, plaintext = Token.objects.issue(user=user)
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    seen, stop = Counter(), threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                seen[request(server.url + "/v1/me", headers=headers, timeout=5)[0]] += 1
+            except OSError:
+                seen["connection error"] += 1
+
+    workers_before = _children(server.proc.pid)
+    clients = [threading.Thread(target=load) for _ in range(4)]
+    for client in clients:
+        client.start()
+    time.sleep(1)
+    os.kill(workers_before[0], signal.SIGKILL)
+    wait_until(lambda: len(set(_children(server.proc.pid)) - set(workers_before)) == 1, timeout=20, what="a new worker")
+    time.sleep(1)
+    stop.set()
+    for client in clients:
+        client.join()
+    assert 500 not in seen and seen[200] > 50, seen
+    assert set(seen) <= {200, "connection error"}, seen
+    assert request(server.url + "/v1/me", headers=headers)[0] == 200
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
