@@ -17,7 +17,6 @@ from accounts.app_settings import app_settings
 from accounts.counters import Limit, Refusal, Write, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
 from messaging import gates
-from messaging.numbers import region_of
 
 logger = logging.getLogger(__name__)
 HOUR = 3600
@@ -25,12 +24,11 @@ COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
 GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
 
 
-def admit_code_request(phone: str, client_ip: str, *, test_number: bool, writes: list[Write]) -> None:
-    """Count one code request and write ``writes`` (its pending code), all in one round trip; raise
-    (counting and writing nothing) if any gate or limit refuses it.
+def admit_code_request(phone: str, region: str, client_ip: str, *, test_number: bool, writes: list[Write]) -> None:
+    """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
+    all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
 
     Test numbers skip the gates and the send limits, not the failure budget."""
-    region = region_of(phone)
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
         raise RegionNotAllowed()
     limits = [] if test_number else _gates(phone, region)

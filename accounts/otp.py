@@ -49,7 +49,8 @@ def request_code(
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
     subject = code_store.subject_of(phone, changing_for)
     writes, expires_at = code_store.pending_writes(subject, code, name, keep_attempts=fixed is not None)
-    limits.admit_code_request(phone, client_ip, test_number=fixed is not None, writes=writes)
+    region = region_of(phone)
+    limits.admit_code_request(phone, region, client_ip, test_number=fixed is not None, writes=writes)
     issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
     if fixed is None:
         try:
@@ -58,7 +59,7 @@ def request_code(
             code_store.discard(subject)
             cache.delete(limits.cooldown_key(phone))
             raise SMSUnavailable() from None
-        metrics.CODES_SENT.labels(region_of(phone)).inc()
+        metrics.CODES_SENT.labels(region).inc()
     else:
         logger.warning("test number used: fixed code issued, no SMS", extra={"phone": mask_phone(phone)})
     signals.code_requested.send(sender=request_code, phone=phone, test_number=fixed is not None)

@@ -34,11 +34,14 @@ def check_region(region: str) -> bool:
     counts = Message.objects.filter(region=region, created_at__gte=since).aggregate(
         sent=Count("id"), verified=Count("verified_at")
     )
-    sent, verified = counts["sent"], counts["verified"]
-    if sent < max(app_settings.SMS_MIN_CONVERSION_SAMPLE, 1) or verified / sent >= app_settings.SMS_MIN_CONVERSION:
+    sent = counts["sent"]
+    if sent < max(app_settings.SMS_MIN_CONVERSION_SAMPLE, 1):
+        return False
+    conversion = counts["verified"] / sent
+    if conversion >= app_settings.SMS_MIN_CONVERSION:
         return False
     until = now + timedelta(seconds=app_settings.SMS_REGION_BLOCK_SECONDS)
-    fields = {"conversion": verified / sent, "sample": sent, "created_at": now, "until": until}
+    fields = {"conversion": conversion, "sample": sent, "created_at": now, "until": until}
     try:
         RegionBlock.objects.update_or_create(region=region, defaults=fields)
     except IntegrityError:  # another worker closed it at the same moment
@@ -46,10 +49,10 @@ def check_region(region: str) -> bool:
     gates.mirror_block(region, until)
     logger.error(
         "SMS pumping alarm: region closed",
-        extra={"region": region, "conversion": round(verified / sent, 3), "sample": sent, "until": until.isoformat()},
+        extra={"region": region, "conversion": round(conversion, 3), "sample": sent, "until": until.isoformat()},
     )
     metrics.REGIONS_CLOSED.labels(region).inc()
-    signals.region_closed.send(sender=RegionBlock, region=region, conversion=verified / sent, sample=sent, until=until)
+    signals.region_closed.send(sender=RegionBlock, region=region, conversion=conversion, sample=sent, until=until)
     return True
 
 

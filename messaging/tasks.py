@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from messaging import alarm, fallback, metrics, records, regions, signals, text
 from messaging.app_settings import app_settings
 from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
-from messaging.numbers import mask_phone, region_of
+from messaging.numbers import mask_phone
 from messaging.sealing import InvalidToken, unseal
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int
         return
     record = records.start_attempt(self.request.id, phone, channel)
     try:
-        sent = get_backend().send(_message(phone, code, language, channel))
+        sent = get_backend().send(_message(phone, record.region, code, language, channel))
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
         if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
@@ -102,8 +102,7 @@ def _account_disabled(phone: str) -> bool:
     return user_model._default_manager.filter(**{user_model.USERNAME_FIELD: phone, "is_active": False}).exists()
 
 
-def _message(phone: str, code: str, language: str, channel: str) -> Message:
-    region = region_of(phone)
+def _message(phone: str, region: str, code: str, language: str, channel: str) -> Message:
     if channel == "voice":
         return Message(to=phone, body=text.render_voice(code, language), code=code, channel=channel)
     body = text.render_sms(code, language, region)

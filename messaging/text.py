@@ -7,7 +7,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from messaging import regions
 from messaging.app_settings import app_settings
-from messaging.segments import segments
+from messaging.segments import encoding, segments
 
 VOICE_LANGUAGES = {"en": "en-IN", "hi": "hi-IN"}
 
@@ -54,14 +54,19 @@ def previews() -> list[tuple[str, str, str]]:
     ]
 
 
+def measured_previews() -> list[tuple[str, str, str, int]]:
+    """(region, language, encoding, segments) of every preview; none when SMS_REGION_CONFIG cannot be
+    read (regions.problems() reports that)."""
+    try:
+        return [(region, language, encoding(body), segments(body)) for region, language, body in previews()]
+    except ValueError:
+        return []
+
+
 def length_problems() -> list[tuple[str, str]]:
     """An error for every configured message that needs more than MAX_SEGMENTS segments."""
-    try:
-        rendered = previews()
-    except ValueError:
-        return []  # regions.problems() reports the unreadable file
     return [
-        ("messaging.E013", f"The {region}/{language} SMS needs {segments(body)} segments (at most {MAX_SEGMENTS}).")
-        for region, language, body in rendered
-        if segments(body) > MAX_SEGMENTS
+        ("messaging.E013", f"The {region}/{language} SMS needs {count} segments (at most {MAX_SEGMENTS}).")
+        for region, language, _encoding, count in measured_previews()
+        if count > MAX_SEGMENTS
     ]
