@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups worker clean
+.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -69,6 +69,19 @@ bench-country: $(VENV)/.installed
 	scripts/ensure-services
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/country_page.py
+
+## drills: faults under load (Redis, PostgreSQL, the Celery worker, a gunicorn worker; slow clients),
+## what clients saw and what was lost, the invariants after each (writes bench/RESULTS-drills.md)
+drills: $(VENV)/.installed
+	scripts/ensure-services
+	scripts/ensure-nginx
+	$(PY) bench/drills.py
+
+## drills-smoke: the same drills with 3 s outages and 10 s of slow clients (CI); writes nothing in the tree
+drills-smoke: $(VENV)/.installed
+	scripts/ensure-services
+	scripts/ensure-nginx
+	$(PY) bench/drills.py --short --output $${TMPDIR:-/tmp}/cheershare-drills-smoke.md
 
 clean:
 	rm -rf $(VENV) db.sqlite3

@@ -197,8 +197,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     "max_retries": 0,
-    "visibility_timeout": 3600,
+    # A Redis broker hands a message that its worker never acknowledged (the worker died) to another
+    # after this many seconds. Keep it under OTP_TTL, or the code expires before it is sent again,
+    # and over the longest send plus retry countdown, or a slow message is sent twice.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60),
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
 }
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # late acks: a worker holds only the messages it is sending
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = (

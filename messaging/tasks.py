@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 
 from messaging import alarm, fallback, metrics, records, regions, signals, text
 from messaging.app_settings import app_settings
@@ -19,6 +20,8 @@ from messaging.numbers import mask_phone
 from messaging.sealing import InvalidToken, unseal
 
 logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_CAP = 5  # seconds between tries while the database is unreachable
 
 
 def retry_countdown(retries: int) -> float:
@@ -41,10 +44,21 @@ def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int
     if time.time() >= expires_at:
         logger.warning("SMS not sent: its code expired", extra={"phone": mask_phone(phone)})
         return
-    if _account_disabled(phone):
-        logger.warning("code for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
-        return
-    record = records.start_attempt(self.request.id, phone, channel)
+    try:
+        if _account_disabled(phone):
+            logger.warning("code for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
+            return
+        record = records.start_attempt(self.request.id, phone, channel)
+    except DatabaseError:
+        # Nothing was sent yet: try again shortly, while the code lasts (the database may be failing over).
+        countdown = min(retry_countdown(self.request.retries), DATABASE_RETRY_CAP)
+        if time.time() + countdown >= expires_at:
+            logger.error("SMS not sent: the database was unavailable until its code expired",
+                         extra={"phone": mask_phone(phone)})  # fmt: skip
+            return
+        logger.warning("SMS delayed: the database is unavailable, will retry",
+                       extra={"phone": mask_phone(phone), "retry_in": round(countdown, 1)})  # fmt: skip
+        raise self.retry(countdown=countdown, max_retries=None) from None
     try:
         sent = get_backend().send(_message(phone, record.region, code, language, channel))
     except TransientSMSError as exc:

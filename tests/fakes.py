@@ -65,8 +65,12 @@ class FakeTwilio:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
                 form["path"] = self.path
+                form["received_at"] = time.time()
                 form["authorization"] = self.headers.get("Authorization", "")
-                send_json(self, *fake._answer(form))
+                try:
+                    send_json(self, *fake._answer(form))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller died waiting (a drill killed the worker mid-send)
 
             def log_message(self, *args):
                 pass

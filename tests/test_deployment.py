@@ -103,3 +103,19 @@ def test_the_broker_is_durable_and_beat_runs_the_purge():
 
     app.loader.import_default_modules()
     assert "tokens.tasks.purge_expired_tokens" in app.tasks
+
+
+def test_nginx_fronts_the_web_service_with_the_drilled_config():
+    """The proxy the slow-client drill measures (bench/drills.py) is the one compose runs."""
+    services = COMPOSE["services"]
+    nginx, web = services["nginx"], services["web"]
+    assert "ports" not in web and web["expose"] == ["8000"]
+    assert nginx["ports"] == ["8000:8000"] and nginx["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    site = (ROOT / "deploy/nginx.conf").read_text()
+    assert "server web:8000;" in site and "listen 8000;" in site
+    assert "proxy_request_buffering on;" in site and "client_header_timeout" in site
+    # nginx appends the client's address: the app trusts exactly that one hop.
+    assert "$proxy_add_x_forwarded_for" in site and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    body_limit = int(re.search(r"client_max_body_size (\d+)m;", site).group(1))
+    assert body_limit * 1024 * 1024 > 1024 * 1024  # over the app's 1 MiB, so the app answers 413 itself
