@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups drills drills-smoke soak worker clean
+.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -70,6 +70,22 @@ bench-country: $(VENV)/.installed
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/country_page.py
 
+## bench-servers: gunicorn sync, gunicorn gthread, uWSGI and waitress at 8 and 64 connections
+## (writes bench/RESULTS-servers.md)
+bench-servers: $(VENV)/.installed
+	scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PIP) install -q -r bench/requirements.txt -r bench/requirements-servers.txt
+	$(PY) bench/servers.py
+
+## bench-scale: the authenticated rate at 10M tokens against 1k, and the purge of 10M expired tokens
+## (not in CI: minutes and gigabytes; writes bench/RESULTS-scale.md)
+bench-scale: $(VENV)/.installed
+	scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PIP) install -q -r bench/requirements.txt
+	$(PY) bench/scale.py
+
 ## drills: faults under load (Redis, PostgreSQL, the Celery worker, a gunicorn worker; slow clients),
 ## what clients saw and what was lost, the invariants after each (writes bench/RESULTS-drills.md)
 drills: $(VENV)/.installed
@@ -82,6 +98,13 @@ drills-smoke: $(VENV)/.installed
 	scripts/ensure-services
 	scripts/ensure-nginx
 	$(PY) bench/drills.py --short --output $${TMPDIR:-/tmp}/cheershare-drills-smoke.md
+
+## soak: 200,000 mixed requests in rounds; each worker's memory, descriptors and DB connections stay flat
+## (writes bench/RESULTS-soak.md)
+soak: $(VENV)/.installed
+	scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3

@@ -197,8 +197,10 @@ def invariants(stack: Stack, load: Load) -> list[tuple[str, bool]]:
     used = [s for s in load.signins if s.token]
     replayed = [request(stack.gunicorn.url + "/v1/signup", {"phone_number": s.phone, "otp": s.code})[0] for s in used]
     logs = stack.logs()
-    leaked_codes = [s.code for s in load.signins if s.code and re.search(rf"(?<![\w.:-]){s.code}(?![\w])", logs)]
-    leaked_tokens = [s.token for s in used if s.token in logs]
+    numbers = set(re.findall(r"(?<![\w.:-])(\d+)(?!\w)", logs))  # every free-standing digit run
+    words = set(re.findall(r"[A-Za-z0-9]+", logs))
+    leaked_codes = [s.code for s in load.signins if s.code in numbers]
+    leaked_tokens = [s.token for s in used if s.token in words]
     return [
         ("one user per number", duplicates == "0"),
         ("no token without a user", orphans == "0"),
@@ -261,11 +263,11 @@ def drill_gunicorn_worker(stack: Stack, token: str, spans: dict) -> Drill:
     victims = []
 
     def kill():
-        victims.extend(_children(stack.gunicorn.proc.pid))
+        victims.extend(children(stack.gunicorn.proc.pid))
         os.kill(victims[0], signal.SIGKILL)
 
     def replaced():
-        wait_until(lambda: len(set(_children(stack.gunicorn.proc.pid)) - set(victims)) == 1, what="a new worker")
+        wait_until(lambda: len(set(children(stack.gunicorn.proc.pid)) - set(victims)) == 1, what="a new worker")
 
     drill.run(spans, kill, replaced)
     seen = set().union(
@@ -275,7 +277,7 @@ def drill_gunicorn_worker(stack: Stack, token: str, spans: dict) -> Drill:
     return drill.finish()
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(line) for line in out.split()]
 
@@ -399,6 +401,7 @@ def main() -> None:
     args = parser.parse_args()
     spans = {"before": 2, "outage": 3, "after": 7} if args.short else {"before": 5, "outage": 10, "after": 10}
     slow = (16, 10.0) if args.short else (16, 60.0)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop every process it started
     stack = Stack()
     drills, sections = [], []
     try:

@@ -49,6 +49,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -81,4 +82,5 @@ def run(
         p50_ms=latency["50"],
         p99_ms=latency["99"],
         errors=int(errors.group(1)) if errors else 0,
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),
     )

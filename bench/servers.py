@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""`make bench-servers`: which WSGI server to run us on.
+
+gunicorn with sync workers, gunicorn with gthread workers, uWSGI (prefork, its own HTTP parser) and
+waitress (one process, threads), each with 2 processes where it has them, on the same database,
+cache and broker as `make bench`, with every feature on. Each serves the authenticated route
+(strict mode) and the code request, driven by wrk at 8 and at 64 connections. Writes
+bench/RESULTS-servers.md; the rates are also given as shares of gunicorn sync in the same run.
+"""
+
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import SERVER_BROKER, drop_database, free_port, recreate_database  # noqa: E402  (sets the bench env)
+
+BIN = Path(sys.executable).parent
+ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
+
+
+def commands(port: int) -> dict[str, list[str]]:
+    gunicorn = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "-w", "2"]
+    return {
+        "gunicorn, 2 sync workers": [*gunicorn, "cheershare.wsgi"],
+        "gunicorn, 2 gthread workers × 4 threads": [*gunicorn, "--threads", "4", "cheershare.wsgi"],
+        "uWSGI, 2 processes": [
+            str(BIN / "uwsgi"), "--http-socket", f"127.0.0.1:{port}", "--module", "cheershare.wsgi:application",
+            "--master", "--processes", "2", "--need-app", "--disable-logging", "--die-on-term", "--enable-threads",
+        ],
+        "waitress, 1 process × 8 threads": [
+            str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", "--threads=8", "cheershare.wsgi:application",
+        ],
+    }  # fmt: skip
+
+
+class Served:
+    def __init__(self, name: str):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "TOKEN_CACHE_SECONDS": "0"}
+        self.proc = subprocess.Popen(
+            commands(port)[name], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{name} did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS-servers.md"))
+    args = parser.parse_args()
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench import seed, wrk
+
+    call_command("migrate", verbosity=0)
+    results = {}
+    try:
+        token = seed.bearer_for(seed.users(10)[0])
+        runs = itertools.count(1)
+
+        def measure(server: Served, route: str, connections: int, seconds: float):
+            if route.startswith("GET"):
+                url, options = server.url + "/v1/protected", {"headers": {"Authorization": f"Bearer {token}"}}
+            else:  # new numbers on every run, so no cooldown is ever hit
+                offset = f"{next(runs) * 20_000_000} + id * 10000000"
+                url, options = server.url + "/v1/signup", {"lua": wrk.SIGNUP_LUA.replace("id * 100000000", offset)}
+            threads = 2 if connections == 8 else 4
+            return wrk.run(url, seconds=seconds, connections=connections, threads=threads, **options)
+
+        for name in commands(0):
+            server = Served(name)
+            try:
+                for connections in (8, 64):
+                    for route in ROUTES:
+                        measure(server, route, connections, 1)  # warm-up
+                        results[name, route, connections] = measure(server, route, connections, args.seconds)
+            finally:
+                server.stop()
+    finally:
+        from django.db import connections as db
+
+        db.close_all()
+        drop_database()
+        subprocess.run(["redis-cli", "-n", SERVER_BROKER.rsplit("/", 1)[1], "flushdb"], capture_output=True)
+    text = render(results, args.seconds)
+    print(text)
+    Path(args.output).write_text(text)
+
+
+def render(results: dict, seconds: float) -> str:
+    lines = [
+        "# Which server: rates side by side",
+        "",
+        f"wrk for {seconds:.0f} s per cell (after a 1 s warm-up) on 2 cores, PostgreSQL and Redis on the same",
+        "machine, every feature on (metrics, JSON access log, request ids), strict token checking, the SMS",
+        "task queued on a Redis broker. Share: of gunicorn sync in the same cell.",
+        "",
+        "| server | route | connections | req/s | share | p50 | p99 | non-2xx |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (name, route, connections), result in results.items():
+        base = results["gunicorn, 2 sync workers", route, connections]
+        lines.append(
+            f"| {name} | {route} | {connections} | {result.rps:.0f} | {result.rps / base.rps:.2f} | "
+            f"{result.p50_ms:.1f} ms | {result.p99_ms:.1f} ms | {result.errors} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
