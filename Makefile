@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: run serve test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -23,6 +23,12 @@ lock: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver $(ADDR)
+
+## serve: the production server (gunicorn, gunicorn.conf.py: 2 sync workers) on the environment's settings;
+## put nginx in front (deploy/nginx.conf) as docker-compose.yml does
+serve: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py -b $(ADDR) cheershare.wsgi
 
 ## test: the whole suite on both stacks: the local PostgreSQL and Redis (started if down), then
 ## the `make run` defaults (SQLite, in-process cache, eager Celery, console SMS)

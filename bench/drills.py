@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.drill_load import CLIENT_TIMEOUT, Load  # noqa: E402
 from bench.pgcluster import ThrowawayPostgres  # noqa: E402
 from tests.fakes import FakeTwilio  # noqa: E402
-from tests.live import BIN, CeleryWorker, Gunicorn, RedisServer, base_env, free_port, request, wait_until  # noqa: E402
+from tests.live import BIN, CeleryWorker, Gunicorn, RedisServer, base_env, children, free_port, request, wait_until  # noqa: E402
 
 OTP_TTL = 300
 QUEUE = f"drills-{os.getpid()}"
@@ -275,11 +275,6 @@ def drill_gunicorn_worker(stack: Stack, token: str, spans: dict) -> Drill:
     )
     drill.check("clients see 200s and at most failed connections", seen <= {"200", "connection error"})
     return drill.finish()
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(line) for line in out.split()]
 
 
 # Slow clients ----------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def main() -> None:
             if route.startswith("GET"):
                 url, options = server.url + "/v1/protected", {"headers": {"Authorization": f"Bearer {token}"}}
             else:  # new numbers on every run, so no cooldown is ever hit
-                offset = f"{next(runs) * 20_000_000} + id * 10000000"
+                offset = f"{next(runs) * 50_000_000} + id * 10000000"  # 4 threads span 40M
                 url, options = server.url + "/v1/signup", {"lua": wrk.SIGNUP_LUA.replace("id * 100000000", offset)}
             threads = 2 if connections == 8 else 4
             return wrk.run(url, seconds=seconds, connections=connections, threads=threads, **options)

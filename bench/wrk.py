@@ -74,8 +74,12 @@ def run(
         args += ["-s", script.name]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     Path(script.name).unlink()
-    matches = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)
+    if "Requests/sec" not in out or "Latency Distribution" not in out:
+        raise RuntimeError(f"wrk measured nothing:\n{out}")
+    matches = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     latency = {percentile: _ms(value, unit) for percentile, value, unit in matches}
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk's report has no p50/p99:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return Result(
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),

@@ -85,6 +85,12 @@ class CeleryWorker(Process):
         )
 
 
+def children(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children (a gunicorn master's workers)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
 def wait_until(predicate, *, timeout: float = 20, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

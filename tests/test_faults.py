@@ -3,7 +3,6 @@ workers killed."""
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -12,7 +11,7 @@ import pytest
 
 from accounts.models import User
 from tests.helpers import PHONE
-from tests.live import request, wait_until
+from tests.live import children, request, wait_until
 from tokens.models import Token
 
 pytestmark = pytest.mark.live
@@ -91,8 +90,8 @@ def test_worker_child_killed_mid_send_requeues_the_message(start_gunicorn, start
     server = start_gunicorn()
     assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
     wait_until(lambda: len(fake_twilio.requests) == 1, what="the first send to start")
-    children = subprocess.run(["pgrep", "-P", str(worker.proc.pid)], capture_output=True, text=True).stdout.split()
-    subprocess.run(["kill", "-9", *children], check=True)
+    for child in children(worker.proc.pid):
+        os.kill(child, signal.SIGKILL)
     wait_until(lambda: len(fake_twilio.requests) == 2, timeout=30, what="the message to be delivered again")
     assert fake_twilio.requests[0]["Body"] == fake_twilio.requests[1]["Body"]
 
@@ -113,13 +112,13 @@ def test_a_killed_gunicorn_worker_is_replaced_and_clients_see_no_500(start_gunic
             except OSError:
                 seen["connection error"] += 1
 
-    workers_before = _children(server.proc.pid)
+    workers_before = children(server.proc.pid)
     clients = [threading.Thread(target=load) for _ in range(4)]
     for client in clients:
         client.start()
     time.sleep(1)
     os.kill(workers_before[0], signal.SIGKILL)
-    wait_until(lambda: len(set(_children(server.proc.pid)) - set(workers_before)) == 1, timeout=20, what="a new worker")
+    wait_until(lambda: len(set(children(server.proc.pid)) - set(workers_before)) == 1, timeout=20, what="a new worker")
     time.sleep(1)
     stop.set()
     for client in clients:
@@ -127,8 +126,3 @@ def test_a_killed_gunicorn_worker_is_replaced_and_clients_see_no_500(start_gunic
     assert 500 not in seen and seen[200] > 50, seen
     assert set(seen) <= {200, "connection error"}, seen
     assert request(server.url + "/v1/me", headers=headers)[0] == 200
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(line) for line in out.split()]
