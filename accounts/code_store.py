@@ -1,11 +1,11 @@
 """The pending code in the cache: only a keyed hash of it, with its expiry, the pending name and
-an attempt counter, under ``otp:<subject>`` and ``otp-n:<subject>``; never the code itself. The
+an attempt counter, under ``otp-h:<subject>`` and ``otp-n:<subject>``; never the code itself. The
 subject is the phone number for sign-in, and the number with its account for a number change (see
 ``subject_of``), so a code sent for one can never be used for the other.
 
-``claim_attempt`` reserves an attempt before ``consume`` compares, so parallel guesses cannot exceed
-OTP_MAX_ATTEMPTS; the winning try deletes the state, and ``cache.delete`` answering True makes
-exactly one winner.
+``check`` tries a code in one atomic step (one Lua script on Redis, a lock in-process): the
+failure budgets, the try count, the comparison and the consumption of a right code together, so
+parallel guesses can never exceed OTP_MAX_ATTEMPTS or a budget, and exactly one right try wins.
 """
 
 import hmac
@@ -16,9 +16,9 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
+from accounts import counters
 from accounts.app_settings import app_settings
-from accounts.counters import Write
-from accounts.exceptions import OTPExpired, OTPInvalid
+from accounts.counters import Limit, Refusal, Write
 
 DIGEST_SIZE = 16
 
@@ -58,37 +58,106 @@ def pending_writes(subject: str, code: str, name: str, *, keep_attempts: bool = 
     return [Write(state_key(subject), state, ttl), Write(attempts_key(subject), 0, ttl, keep_attempts)], expires_at
 
 
-def claim_attempt(subject: str) -> tuple[PendingCode, int]:
-    """The pending code and the number of this try, reserved; OTPExpired if there is none left."""
-    packed = cache.get(state_key(subject))
-    if packed is None:
-        raise OTPExpired()
-    pending = PendingCode.unpack(packed)
-    if pending.expires_at <= time.time():
-        raise OTPExpired()
-    try:
-        attempt = cache.incr(attempts_key(subject))
-    except ValueError:
-        raise OTPExpired() from None
-    if attempt > app_settings.OTP_MAX_ATTEMPTS:
-        raise OTPExpired()
-    return pending, attempt
+class Verdict(NamedTuple):
+    """What one try came to: ``right`` (with the pending name), ``wrong`` (with the tries left),
+    ``expired`` (no code, or no try left), or ``refused`` (a failure budget is spent)."""
+
+    outcome: str
+    name: str = ""
+    attempts_left: int = 0
+    refusal: Refusal | None = None
 
 
-def consume(subject: str, pending: PendingCode, attempt: int, code: str) -> str:
-    """Consume the pending code if ``code`` matches and return its pending name.
+# One round trip, atomic: the failure budgets are checked, a try is taken, the code compared; a
+# right code is consumed and resets the first budget (the number's), a wrong one counts in every
+# budget. KEYS: pending code, its tries, then the budgets. ARGV: now, tries allowed, the offered
+# code's digest, then per budget its maximum (0: none) and its key's lifetime in ms.
+CHECK = """
+local now, allowed, offered = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+for i = 3, #KEYS do
+  local maximum, stored = tonumber(ARGV[2 * i - 2]), redis.call('GET', KEYS[i])
+  if maximum > 0 and stored and tonumber(stored) >= maximum then return {'refused', i - 2, tonumber(stored)} end
+end
+local state = redis.call('GET', KEYS[1])
+if not state or redis.call('EXISTS', KEYS[2]) == 0 then return {'expired'} end
+local expires = 0
+for i = SIZE + 1, SIZE + 5 do expires = expires * 256 + string.byte(state, i) end
+if expires <= now then return {'expired'} end
+local attempt = redis.call('INCR', KEYS[2])
+if attempt > allowed then return {'expired'} end
+if string.sub(state, 1, SIZE) == offered then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return {'right', string.sub(state, SIZE + 6)}
+end
+for i = 3, #KEYS do
+  if tonumber(ARGV[2 * i - 2]) > 0 and redis.call('INCR', KEYS[i]) == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1])
+  end
+end
+if attempt >= allowed then redis.call('DEL', KEYS[1], KEYS[2]) end
+return {'wrong', allowed - attempt}
+""".replace("SIZE", str(DIGEST_SIZE))
 
-    Raises OTPInvalid (wrong; the code is destroyed at the limit) or OTPExpired (another try won).
-    """
-    if not hmac.compare_digest(pending.digest, digest(subject, code)):
-        attempts_left = app_settings.OTP_MAX_ATTEMPTS - attempt
-        if attempts_left <= 0:
+
+def check(subject: str, code: str, budgets: list[Limit]) -> Verdict:
+    """Try ``code`` against ``subject``'s pending code, spending ``budgets`` if it is wrong."""
+    now, offered = time.time(), digest(subject, code)
+    client = counters.redis_client()
+    if client is None:
+        return _check_local(subject, offered, budgets, now)
+    keys = [cache.make_key(state_key(subject)), cache.make_key(attempts_key(subject))]
+    keys += [cache.make_key(_budget_key(budget, now)) for budget in budgets]
+    args = [now, app_settings.OTP_MAX_ATTEMPTS, offered]
+    for budget in budgets:
+        args += [budget.maximum if _limited(budget) else 0, (max(budget.window, 0) + 60) * 1000]
+    outcome, *rest = counters.script(client, CHECK)(keys=keys, args=args, client=client)
+    return _verdict(outcome.decode(), rest, budgets, now)
+
+
+def _verdict(outcome: str, rest: list, budgets: list[Limit], now: float) -> Verdict:
+    if outcome == "right":
+        return Verdict(outcome, name=rest[0].decode() if isinstance(rest[0], bytes) else rest[0])
+    if outcome == "wrong":
+        return Verdict(outcome, attempts_left=int(rest[0]))
+    if outcome == "refused":
+        budget = budgets[int(rest[0]) - 1]
+        return Verdict(outcome, refusal=Refusal(budget, budget.wait(now, int(rest[1]))))
+    return Verdict("expired")
+
+
+def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float) -> Verdict:
+    """The same as CHECK on the in-process cache of a development run, under the counters' lock."""
+    allowed = app_settings.OTP_MAX_ATTEMPTS
+    keys = [_budget_key(budget, now) for budget in budgets]
+    with counters.local_lock:
+        for index, budget in enumerate(budgets, 1):
+            stored = cache.get(keys[index - 1])
+            if _limited(budget) and stored is not None and stored >= budget.maximum:
+                return _verdict("refused", [index, stored], budgets, now)
+        packed = cache.get(state_key(subject))
+        if packed is None or cache.get(attempts_key(subject)) is None:
+            return Verdict("expired")
+        pending = PendingCode.unpack(packed)
+        attempt = cache.incr(attempts_key(subject)) if pending.expires_at > now else allowed + 1
+        if attempt > allowed:
+            return Verdict("expired")
+        if hmac.compare_digest(pending.digest, offered):
+            cache.delete_many([state_key(subject), attempts_key(subject), *keys[:1]])
+            return Verdict("right", name=pending.name)
+        for budget, key in zip(budgets, keys, strict=True):
+            if _limited(budget) and not cache.add(key, 1, budget.window + 60):
+                cache.incr(key)
+        if attempt >= allowed:
             discard(subject)
-        raise OTPInvalid(attempts_left=attempts_left)
-    if not cache.delete(state_key(subject)):
-        raise OTPExpired()
-    cache.delete(attempts_key(subject))
-    return pending.name
+        return Verdict("wrong", attempts_left=allowed - attempt)
+
+
+def _limited(budget: Limit) -> bool:
+    return budget.maximum > 0 and budget.window > 0
+
+
+def _budget_key(budget: Limit, now: float) -> str:
+    return budget.current_key(now) if budget.window > 0 else budget.key
 
 
 def discard(subject: str) -> None:
@@ -101,7 +170,7 @@ def digest(subject: str, code: str) -> bytes:
 
 
 def state_key(subject: str) -> str:
-    return f"otp:{subject}"
+    return f"otp-h:{subject}"  # raw bytes (read only by CHECK); "otp:" held a pickled earlier form
 
 
 def attempts_key(subject: str) -> str:

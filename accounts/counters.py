@@ -50,7 +50,8 @@ class Refusal(NamedTuple):
 
 
 class Write(NamedTuple):
-    """A cache entry an admitted request sets (``only_if_absent``: keep one already there)."""
+    """A cache entry an admitted request sets (``only_if_absent``: keep one already there). Bytes are
+    stored as they are, for scripts to read; anything else as the cache API would store it."""
 
     key: str
     value: object
@@ -86,8 +87,8 @@ for j = 1, m do
 end
 return {0, 0}
 """
-_local_lock = threading.Lock()
-_admit_script = None  # redis-py Script: EVALSHA, the text is sent only if Redis lacks it
+local_lock = threading.Lock()  # the in-process cache's stand-in for a script's atomicity
+_scripts = {}  # redis-py Scripts by text: EVALSHA, the text is sent only if Redis lacks it
 
 
 def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
@@ -97,7 +98,7 @@ def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
     if not limits and not writes:
         return None
     now = time.time()
-    client = _redis_client()
+    client = redis_client()
     if client is None:
         return _admit_local(limits, writes, now)
     keys = [cache.make_key(limit.current_key(now)) for limit in limits] + [cache.make_key(w.key) for w in writes]
@@ -109,8 +110,9 @@ def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
         + [math.ceil(now) + limit.window for limit in limits]
     )
     for write in writes:
-        args += [cache.client.encode(write.value), write.ttl * 1000, "nx" if write.only_if_absent else "set"]
-    index, stored = _script(client)(keys=keys, args=args, client=client)
+        value = write.value if isinstance(write.value, bytes) else cache.client.encode(write.value)
+        args += [value, write.ttl * 1000, "nx" if write.only_if_absent else "set"]
+    index, stored = script(client, ADMIT)(keys=keys, args=args, client=client)
     if index == 0:
         return None
     limit = limits[index - 1]
@@ -134,14 +136,14 @@ def reset(limit: Limit) -> None:
     cache.delete(limit.current_key(time.time()))
 
 
-def _script(client):
-    global _admit_script
-    if _admit_script is None:
-        _admit_script = client.register_script(ADMIT)
-    return _admit_script
+def script(client, text: str):
+    if text not in _scripts:
+        _scripts[text] = client.register_script(text)
+    return _scripts[text]
 
 
-def _redis_client():
+def redis_client():
+    """The Redis connection behind django-redis, or None on another cache (the in-process one)."""
     client = getattr(cache, "client", None)
     return client.get_client(write=True) if hasattr(client, "get_client") else None
 
@@ -155,7 +157,7 @@ def _mode(limit: Limit) -> str:
 
 
 def _admit_local(limits: list[Limit], writes: list[Write], now: float) -> Refusal | None:
-    with _local_lock:
+    with local_lock:
         for limit in limits:
             stored = cache.get(limit.current_key(now))
             if limit.required and stored is None:

@@ -46,7 +46,7 @@ def admit_code_request(phone: str, region: str, client_ip: str, *, test_number: 
         gates.reload()
         refusal = admit(limits, writes)
     if refusal is not None:
-        _refuse(refusal, phone)
+        refuse(refusal, phone)
 
 
 def _gates(phone: str, region: str) -> list[Limit]:
@@ -58,29 +58,10 @@ def _gates(phone: str, region: str) -> list[Limit]:
     ]
 
 
-def check_guess(phone: str, client_ip: str) -> None:
-    """Refuse (counting nothing) a guess for a locked number or from an address over its budget."""
-    refusal = admit([_number_failures(phone, counts=False), _address_failures(client_ip, counts=False)])
-    if refusal is not None:
-        _refuse(refusal, phone)
-
-
-def reserve_guess(phone: str, client_ip: str) -> None:
-    """Count one guess against both failure budgets before it is compared (so parallel guesses
-    never exceed them); ``settle_guess`` gives it back if it was not a wrong code."""
-    refusal = admit([_number_failures(phone), _address_failures(client_ip)])
-    if refusal is not None:
-        _refuse(refusal, phone)
-
-
-def settle_guess(phone: str, client_ip: str, *, right: bool) -> None:
-    """After a reserved guess that was not wrong: a right code resets the number's budget; a guess
-    with no code to compare costs nothing."""
-    counters.uncount(_address_failures(client_ip))
-    if right:
-        counters.reset(_number_failures(phone))
-    else:
-        counters.uncount(_number_failures(phone))
+def guess_budgets(phone: str, client_ip: str) -> list[Limit]:
+    """The failure budgets a wrong code spends: the number's first (a right code resets it), then
+    the address's. ``code_store.check`` checks and counts them with the try itself."""
+    return [_number_failures(phone), _address_failures(client_ip)]
 
 
 def number_locked_now(phone: str) -> bool:
@@ -120,7 +101,8 @@ def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
     return Limit(f"fail:ip:{address_key(client_ip)}", maximum, HOUR, counts, name="ip_failures")
 
 
-def _refuse(refusal: Refusal, phone: str) -> None:
+def refuse(refusal: Refusal, phone: str) -> None:
+    """Raise what ``refusal`` means for ``phone``'s caller (and tell who needs to know)."""
     limit = refusal.limit
     if limit.name == SUPPRESSED:
         raise PhoneUndeliverable()

@@ -70,27 +70,24 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
     """Consume the pending code for ``phone`` (for ``changing_for``'s number change, if given) if
     ``code`` matches; returns the pending name.
 
-    A locked number or address is refused before anything else. Each try that will be compared
-    spends one unit of both failure budgets first (so parallel guesses never exceed them); a right
-    code resets the number's, a try another request beat gives both back."""
+    One atomic cache step: a locked number or address is refused before anything else, a wrong code
+    spends both failure budgets, a right one resets the number's (see ``code_store.check``)."""
+    subject = code_store.subject_of(phone, changing_for)
+    verdict = code_store.check(subject, code, limits.guess_budgets(phone, client_ip))
     try:
-        limits.check_guess(phone, client_ip)
-        subject = code_store.subject_of(phone, changing_for)
-        pending, attempt = code_store.claim_attempt(subject)
-        limits.reserve_guess(phone, client_ip)
-        try:
-            name = code_store.consume(subject, pending, attempt, code)
-        except OTPExpired:
-            limits.settle_guess(phone, client_ip, right=False)
-            raise
+        if verdict.refusal:
+            limits.refuse(verdict.refusal, phone)
+        if verdict.outcome == "expired":
+            raise OTPExpired()
+        if verdict.outcome == "wrong":
+            raise OTPInvalid(attempts_left=verdict.attempts_left)
     except SignInError as exc:
         metrics.VERIFICATIONS.labels(exc.code).inc()
         if isinstance(exc, OTPInvalid):
             _wrong_code(phone, exc.attempts_left)
         raise
-    limits.settle_guess(phone, client_ip, right=True)
     metrics.VERIFICATIONS.labels("success").inc()
-    return name
+    return verdict.name
 
 
 def record_verified(phone: str) -> None:

@@ -2,9 +2,12 @@
 what they accept, test numbers, stranger-chosen names, invisible characters, costly number types."""
 
 import pytest
+import redis
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from accounts import otp
+from accounts.exceptions import OTPInvalid
 from accounts.limits import address_key
 from accounts.models import User
 from tests.helpers import PHONE, last_code, request_code, run_concurrently, verify
@@ -205,3 +208,25 @@ def test_a_users_story_is_kept_and_goes_with_the_account(api, sms_outbox, settin
     fresh = verify(api, last_code(sms_outbox)).json()["token"]
     assert api.delete("/v1/me", **auth(fresh)).status_code == 204
     assert not AuditEvent.objects.exists()
+
+
+def test_a_code_is_checked_in_one_redis_round_trip(sms_outbox, settings, own_redis, db):
+    """Budgets, the try, the comparison and the consumption: one script call on the cache's Redis
+    (watched with MONITOR on a Redis only this test uses)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": own_redis.url, "KEY_PREFIX": "one-trip"}
+    }
+    server = redis.Redis.from_url(own_redis.url)
+    for phone in (PHONE, "+919876500002"):
+        otp.request_code(phone=phone, name="Asha", client_ip="192.0.2.7", language="en")
+    codes = {message.to: message.code for message in sms_outbox}
+    with pytest.raises(OTPInvalid):  # loads the script, so the counted call below is a plain EVALSHA
+        otp.verify_code(phone="+919876500002", code=wrong(codes["+919876500002"]), client_ip="192.0.2.7")
+    with server.monitor() as monitor:
+        assert otp.verify_code(phone=PHONE, code=codes[PHONE], client_ip="192.0.2.7") == "Asha"
+        server.echo("done")
+        sent = []
+        while "done" not in (command := monitor.next_command())["command"]:
+            if command["client_type"] != "lua":  # what scripts run inside Redis is not a round trip
+                sent.append(command["command"].split()[0])
+    assert [name for name in sent if name != "HELLO"] == ["EVALSHA"]  # HELLO: the echo's new connection

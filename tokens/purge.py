@@ -12,10 +12,13 @@ def purge_expired_tokens(*, batch_size: int = 10_000, dry_run: bool = False) -> 
     expired = Token.objects.filter(expiry__lte=now)
     if dry_run:
         return expired.count()
-    total = 0
+    total, after = 0, 0
     while True:
         with transaction.atomic():
-            ids = list(expired.values_list("id", flat=True)[:batch_size])
+            # From where the last batch ended, in id order: a batch never walks back over the index
+            # entries of rows already deleted (that made each batch slower than the last).
+            ids = list(expired.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:batch_size])
             if not ids:
                 return total
             total += Token.objects.filter(id__in=ids).revoke()
+            after = ids[-1]
