@@ -13,6 +13,13 @@ $(VENV)/.installed: requirements-dev.lock
 	$(PIP) install -q --require-hashes -r requirements-dev.lock
 	touch $@
 
+## the passwordless peers' own environment (django-phone-verify needs phonenumberslite, which clashes with ours)
+.venv-peers/.installed: bench/peers/requirements.txt
+	python3 -m venv .venv-peers
+	.venv-peers/bin/pip install -q --upgrade pip
+	.venv-peers/bin/pip install -q -r bench/peers/requirements.txt
+	touch $@
+
 ## lock: re-resolve requirements*.txt (the ranges we accept) into the lock files, with hashes (uv)
 lock: $(VENV)/.installed
 	$(PIP) install -q uv
@@ -51,14 +58,14 @@ worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A cheershare worker --loglevel=INFO
 
 ## bench: benchmarks on gunicorn + PostgreSQL + Redis, driven by wrk (writes bench/RESULTS.md)
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed .venv-peers/.installed
 	scripts/ensure-services
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py
 
 ## bench-smoke: seconds-long run that keeps the benchmark working (CI); writes nothing in the tree
-bench-smoke: $(VENV)/.installed
+bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md
@@ -113,4 +120,4 @@ soak: $(VENV)/.installed
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3
+	rm -rf $(VENV) .venv-peers db.sqlite3

@@ -1,12 +1,20 @@
 """The measurements of `make bench`, each returned as a row: metric, value, target, met."""
 
+import socket
 import tempfile
 import time
 from pathlib import Path
 
 from bench import seed, wrk
+from bench.peers import run as peers
 
 SIGNUP_PHONES = "+917%09d"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def row(metric: str, value: float, fmt: str = "{:.2f}", target: str = "", met: bool | None = None) -> dict:
@@ -82,6 +90,13 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
         rows.append(ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.rps / floor.rps, None))
         rows.append(ratio_row("POST /v1/signup, verify / bare floor", verify.rps / bare_floor.rps, 0.3))
         rows.append(row("verify requests that were not 200 (codes ran out or reused)", verify.errors, "{:.0f}"))
+        code_sql, verify_sql = signin_queries()
+        rows += signin_rows("ours (code request)", signup, code_sql, bare_floor)
+        rows += signin_rows("ours (verify)", verify, verify_sql, bare_floor)
+        for name in peers.PEERS:
+            measured = peers.measure(name, seconds, free_port())
+            rows += signin_rows(f"{name} (code request)", measured["code"], measured["sql"]["code"], bare_floor)
+            rows += signin_rows(f"{name} (verify)", measured["verify"], measured["sql"]["verify"], bare_floor)
 
         seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
         drf_key, knox_token = seed.drf_tokens(users), seed.knox_tokens(users)
@@ -117,6 +132,49 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
     rows += purge(sizes["purge_expired"], sizes["purge_live"], me_user, filler)
     rows.append(redis_bytes_per_code())
     return rows
+
+
+def signin_rows(name: str, result, sql: list[int], bare_floor) -> list[dict]:
+    """One row of the sign-in comparison: rate, latency, SQL per request, share of the bare floor."""
+    value = (
+        f"{result.rps:.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms, "
+        f"{sql[0]} statements ({sql[1]} writes), {result.rps / bare_floor.rps:.2f} of the bare floor"
+        + (f", {result.errors} not 2xx" if result.errors else "")
+    )
+    return [row(f"sign-in step: {name}", 0, value)]
+
+
+def signin_queries() -> tuple[list[int], list[int]]:
+    """SQL statements and writes of one code request and one verify (a new user) of ours, in-process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from cheershare.celery import app
+    from messaging import backends as sms
+
+    client, counts = Client(), []
+    for phone in ("+919812300001", "+919812300002"):  # the first warms up
+        client.post("/v1/signup", {"name": "Bench", "phone_number": phone}, content_type="application/json")
+        code = sms.outbox[-1].code  # sent in-process (eager): the worker's SQL is not the request's
+        app.conf.task_always_eager = False  # as on the servers: the task is only published (memory broker)
+        try:
+            with CaptureQueriesContext(connection) as code_queries:
+                body = {"name": "Bench", "phone_number": phone.replace("98123", "98124")}
+                client.post("/v1/signup", body, content_type="application/json")
+        finally:
+            app.conf.task_always_eager = True
+        with CaptureQueriesContext(connection) as verify_queries:
+            client.post("/v1/signup", {"phone_number": phone, "otp": code}, content_type="application/json")
+        counts = [_statements(code_queries), _statements(verify_queries)]
+    return counts[0], counts[1]
+
+
+def _statements(queries) -> list[int]:
+    """[statements, writes], leaving out transaction control (BEGIN, COMMIT, savepoints)."""
+    sql = [q["sql"].lstrip().upper() for q in queries]
+    sql = [s for s in sql if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    return [len(sql), sum(1 for s in sql if s.startswith(("INSERT", "UPDATE", "DELETE")))]
 
 
 def queries_per_request(token: str) -> list[dict]:
