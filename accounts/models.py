@@ -2,7 +2,8 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import IntegrityError, models, transaction
+from django.db import models
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,17 +22,24 @@ class UserManager(BaseUserManager):
     def create_superuser(self, phone_number: str, name: str = "", password: str | None = None, **extra) -> "User":
         return self.create_user(phone_number, name, password, is_staff=True, is_superuser=True, **extra)
 
-    def get_or_create_for_phone(self, *, phone_number: str, name: str) -> tuple["User", bool]:
-        """One user per number, ever: a concurrent creator loses on the unique index and reads the winner."""
-        try:
-            return self.get(phone_number=phone_number), False
-        except self.model.DoesNotExist:
-            pass
-        try:
-            with transaction.atomic():
-                return self.create_user(phone_number, name), True
-        except IntegrityError:
-            return self.get(phone_number=phone_number), False
+    def record_sign_in(self, *, phone_number: str, name: str) -> tuple["User", bool]:
+        """The user of ``phone_number`` with ``last_login`` set to now, created with ``name`` if the number
+        is new; returns (user, created). One statement, INSERT ... ON CONFLICT DO UPDATE ... RETURNING
+        (PostgreSQL and SQLite alike): one user per number, ever, and an existing user keeps their name."""
+        user = self.model(phone_number=phone_number, name=name, last_login=timezone.now())
+        user.set_unusable_password()
+        opts = self.model._meta
+        (row,) = self._insert(
+            [user],
+            fields=[field for field in opts.concrete_fields if field is not opts.pk],
+            returning_fields=opts.concrete_fields,
+            on_conflict=OnConflict.UPDATE,
+            update_fields=[opts.get_field("last_login")],
+            unique_fields=[opts.get_field("phone_number")],
+            using=self.db,
+        )
+        stored = self.model.from_db(self.db, [field.attname for field in opts.concrete_fields], row)
+        return stored, stored.created_at == user.created_at  # set by this insert, or the row's own
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import update_last_login
 from django.db import transaction
 
 from accounts import otp, signals
@@ -24,10 +23,9 @@ def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: st
     have chosen); either is used only when the account is created."""
     pending_name = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
     with transaction.atomic():  # one commit for the user, the token and the records
-        user, created = get_user_model().objects.get_or_create_for_phone(phone_number=phone, name=name or pending_name)
+        user, created = get_user_model().objects.record_sign_in(phone_number=phone, name=name or pending_name)
         if not user.is_active:
             raise AccountDisabled()
-        update_last_login(sign_in, user)  # what Django's user_logged_in receiver does
         token, plaintext = Token.objects.issue(user=user, device_name=device_name)
         otp.record_verified(phone)
     if created:

@@ -1,13 +1,16 @@
 """Request-wide middleware: a request id on every response and log line, one access log line
 per request, the body rules (413 over 1 MiB, 415 for non-JSON) answered before anything reads it,
-and the request's language."""
+the request's language, and the admin's own middleware kept to the admin's pages."""
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -18,6 +21,7 @@ from cheershare.errors import envelope
 
 access_log = logging.getLogger("cheershare.access")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+ADMIN_PATH = "/admin/"
 
 
 class RequestIDMiddleware:
@@ -26,8 +30,8 @@ class RequestIDMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        sent = request.headers.get("X-Request-ID", "")
-        request.id = sent if SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+        sent = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.id = sent if SANE_REQUEST_ID.match(sent) else secrets.token_hex(16)
         token = logs.request_id.set(request.id)
         try:
             response = self.get_response(request)
@@ -78,7 +82,7 @@ class RequestBodyMiddleware:
         if (
             length
             and request.method in {"POST", "PUT", "PATCH"}
-            and not request.path.startswith("/admin/")
+            and not request.path.startswith(ADMIN_PATH)
             and request.content_type != "application/json"
             and request.path not in self.FORM_ROUTES
         ):
@@ -103,3 +107,25 @@ class LanguageMiddleware:
         patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+def admin_only(middleware):
+    """``middleware`` on the admin's pages only. The API is stateless (bearer tokens, no cookies), so
+    sessions, the login user and flash messages have nothing to do there.
+    A subclass, so Django's admin checks still find the class they require."""
+
+    class AdminOnly(middleware):
+        async_capable = False
+
+        def __call__(self, request):
+            if request.path_info.startswith(ADMIN_PATH):
+                return super().__call__(request)
+            return self.get_response(request)
+
+    AdminOnly.__name__ = AdminOnly.__qualname__ = f"AdminOnly{middleware.__name__}"
+    return AdminOnly
+
+
+AdminOnlySessionMiddleware = admin_only(SessionMiddleware)
+AdminOnlyAuthenticationMiddleware = admin_only(AuthenticationMiddleware)
+AdminOnlyMessageMiddleware = admin_only(MessageMiddleware)

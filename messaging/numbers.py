@@ -1,9 +1,12 @@
 """Small facts about an E.164 number that sending and reporting need: its region, and a masked form
 for logs."""
 
+from functools import lru_cache
+
 import phonenumbers
 
 
+@lru_cache(maxsize=4096)  # a request asks for it more than once (limits, records, metrics)
 def region_of(e164: str) -> str:
     """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"

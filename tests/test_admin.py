@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
@@ -28,6 +29,25 @@ def test_staff_log_in_with_phone_and_password(client):
         "/admin/login/?next=/admin/", {"username": "+919000000001", "password": "a-long-admin-password"}
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_admin_forms_still_need_their_csrf_token():
+    """Sessions, login and messages run only under /admin/ (the API is stateless): CSRF still holds there."""
+    User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
+    browser = Client(enforce_csrf_checks=True)
+    form = browser.get("/admin/login/")
+    credentials = {"username": "+919000000001", "password": "a-long-admin-password"}
+    assert browser.post("/admin/login/", credentials).status_code == 403
+    token = form.context["csrf_token"]
+    assert browser.post("/admin/login/", {**credentials, "csrfmiddlewaretoken": token}).status_code == 302
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_the_api_keeps_no_session_and_sets_no_cookie(api, staff):
+    response = api.get("/healthz", HTTP_COOKIE=f"sessionid={staff.cookies['sessionid'].value}")
+    assert response.status_code == 200 and not response.cookies
+    assert "Cookie" not in response.get("Vary", "")
+    assert not hasattr(response.wsgi_request, "session")
 
 
 def test_user_list_shows_live_token_count_and_searches(staff, user_with_tokens):

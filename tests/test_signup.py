@@ -189,10 +189,20 @@ def test_sixteen_concurrent_right_codes_give_exactly_one_success(sms_outbox, set
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_sign_ins_create_one_user():
-    results = run_concurrently(8, lambda: User.objects.get_or_create_for_phone(phone_number=PHONE, name="Asha"))
+    results = run_concurrently(8, lambda: User.objects.record_sign_in(phone_number=PHONE, name="Asha"))
     assert User.objects.count() == 1
     assert sum(created for _user, created in results) == 1
     assert {user.pk for user, _created in results} == {User.objects.get().pk}
+
+
+def test_a_returning_user_is_read_back_whole_and_keeps_their_name(db):
+    first, created = User.objects.record_sign_in(phone_number=PHONE, name="Asha")
+    again, created_again = User.objects.record_sign_in(phone_number=PHONE, name="Someone else")
+    assert (created, created_again) == (True, False)
+    stored = User.objects.get()
+    assert (again.pk, again.name, again.created_at, again.is_active) == (stored.pk, "Asha", first.created_at, True)
+    assert again.last_login == stored.last_login and again.last_login > first.last_login
+    assert not stored.has_usable_password()
 
 
 def test_every_sign_in_sets_last_login(api, sms_outbox, settings):
