@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.app_settings import app_settings
+from messaging.numbers import parsed
 
 MAX_INPUT_LENGTH = 32
 INVALID_MESSAGE = _("Enter a valid phone number, e.g. +919876543210.")
@@ -31,7 +32,7 @@ def require_allowed_type(e164: str) -> None:
     """ValidationError unless the number's type is in PHONE_ALLOWED_TYPES (no premium-rate, toll-free,
     satellite, shared-cost, UAN, pager or personal numbers by default)."""
     allowed = {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES if name in NUMBER_TYPES}
-    if phonenumbers.number_type(phonenumbers.parse(e164)) not in allowed:
+    if phonenumbers.number_type(parsed(e164)) not in allowed:
         raise ValidationError(TYPE_MESSAGE, code="invalid")
 
 

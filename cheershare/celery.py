@@ -3,9 +3,17 @@
 import os
 
 from celery import Celery
+from celery.app.defaults import SETTING_KEYS
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheershare.settings")
 
 app = Celery("cheershare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def keep_resolved_settings(sender, source, **kwargs):
+    """Celery reads a dozen settings on every publish, each tried under two spellings through Django's
+    lazy settings (a fifth of a code request's publish); once configured, keep the values it found."""
+    source.update({key: source[key] for key in SETTING_KEYS})

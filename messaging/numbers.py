@@ -6,10 +6,15 @@ from functools import lru_cache
 import phonenumbers
 
 
-@lru_cache(maxsize=4096)  # a request asks for it more than once (limits, records, metrics)
+@lru_cache(maxsize=4096)  # a request needs it several times (its type, its region, limits, records, metrics)
+def parsed(e164: str) -> phonenumbers.PhoneNumber:
+    """An E.164 number, parsed (do not modify the result: it is shared)."""
+    return phonenumbers.parse(e164)
+
+
 def region_of(e164: str) -> str:
     """The ISO region of an E.164 number (``IN`` for +91...), or ``ZZ`` if unknown."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
+    return phonenumbers.region_code_for_number(parsed(e164)) or "ZZ"
 
 
 def mask_phone(e164: str) -> str:

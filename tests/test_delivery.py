@@ -61,6 +61,22 @@ def test_each_message_is_recorded_without_its_code_and_asks_for_callbacks(api, d
     assert Message.objects.get().verified_at is not None
 
 
+def test_a_verified_code_marks_only_the_latest_message_of_its_window():
+    from messaging import records
+
+    now = timezone.now()
+    ages = {"stale": 600, "replaced": 120, "latest": 30}
+    for task_id, seconds in ages.items():
+        Message.objects.create(
+            phone_number=PHONE, region="IN", task_id=task_id, created_at=now - timedelta(seconds=seconds)
+        )
+    Message.objects.create(phone_number="+919812345670", region="IN", task_id="other", created_at=now)
+    records.mark_verified(PHONE, sent_after=now - timedelta(seconds=300))
+    assert list(Message.objects.exclude(verified_at=None).values_list("task_id", flat=True)) == ["latest"]
+    records.mark_verified(PHONE, sent_after=now - timedelta(seconds=300))  # the next code: the one before it
+    assert set(Message.objects.exclude(verified_at=None).values_list("task_id", flat=True)) == {"latest", "replaced"}
+
+
 def test_retries_update_one_record(api, delivery, fake_twilio):
     delivery.SMS_RETRY_BACKOFF = 0
     fake_twilio.script = [(503, 20003, 0)]
