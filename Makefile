@@ -57,15 +57,17 @@ lint: $(VENV)/.installed
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A cheershare worker --loglevel=INFO
 
-## bench: benchmarks on gunicorn + PostgreSQL + Redis, driven by wrk (writes bench/RESULTS.md)
+## bench: benchmarks on gunicorn + PostgreSQL + Redis, the SMS task queued on RabbitMQ, driven by wrk
+## (writes bench/RESULTS.md)
 bench: $(VENV)/.installed .venv-peers/.installed
-	scripts/ensure-services
+	NEEDS_RABBITMQ=1 scripts/ensure-services
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py
 
 ## bench-smoke: seconds-long run that keeps the benchmark working (CI); writes nothing in the tree
 bench-smoke: $(VENV)/.installed .venv-peers/.installed
+	NEEDS_RABBITMQ=1 scripts/ensure-services
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md

@@ -31,7 +31,11 @@ def bearer(token: str, scheme: str = "Bearer") -> dict:
     return {"Authorization": f"{scheme} {token}"}
 
 
-def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
+def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list[dict]]:
+    """The target table's rows and the side-by-side table's rows (see ``side``).
+
+    Every share of the bare floor divides by a floor run measured just before its target: this
+    machine's rates drift by a fifth within minutes, which a single floor run would put in the ratios."""
     users = seed.users(sizes["peers"])
     me_user, filler = users[0], users[1]
     seed.our_tokens(filler, sizes["small"] - 1)
@@ -39,27 +43,34 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
     strict = server_class(TOKEN_CACHE_SECONDS="0")
     cached = server_class(TOKEN_CACHE_SECONDS="300")
     bare = server_class(DJANGO_SETTINGS_MODULE="bench.bare_settings")
-    rows = []
+    rows, sides = [], []
     try:
 
         def rate(server, path, headers=None, lua=None):
-            wrk.run(server.url + path, seconds=1, headers=headers, lua=lua)  # warm-up
-            return wrk.run(server.url + path, seconds=seconds, headers=headers, lua=lua)
+            """A warm-up run, then the measured one (``lua`` may be a callable giving each its script)."""
+            script = lua if callable(lua) else lambda: lua
+            wrk.run(server.url + path, seconds=1, headers=headers, lua=script())
+            return wrk.run(server.url + path, seconds=seconds, headers=headers, lua=script())
 
-        bare_floor = rate(bare, "/bench/open")
+        def floor_now():
+            return rate(bare, "/bench/open")
+
+        def paired(server, path, headers=None, lua=None):
+            """(result, share of a bare floor measured just before it; 2xx answers only)."""
+            floor = floor_now()
+            result = rate(server, path, headers, lua)
+            return result, result.ok_rps / floor.rps
+
+        bare_floor = floor_now()
         floor = rate(strict, "/bench/open")
-        healthz = rate(strict, "/healthz")
+        healthz, healthz_share = paired(strict, "/healthz")
+        protected, protected_share = paired(strict, "/v1/protected", bearer(token))
         me = rate(strict, "/v1/me", bearer(token))
-        protected = rate(strict, "/v1/protected", bearer(token))
         rows += [
             row("bare DRF view under Django's default middleware (bare floor)", bare_floor.rps, "{:.0f} req/s"),
-            ratio_row(
-                "GET /healthz / bare floor (request ids, JSON log, metrics, headers on)",
-                healthz.rps / bare_floor.rps,
-                0.95,
-            ),
+            ratio_row("GET /healthz / bare floor (request ids, JSON log, metrics, headers on)", healthz_share, 0.95),
             ratio_row("open DRF view under our middleware / bare floor", floor.rps / bare_floor.rps, None),
-            ratio_row("strict: GET /v1/protected / bare floor", protected.rps / bare_floor.rps, 0.6),
+            ratio_row("strict: GET /v1/protected / bare floor", protected_share, 0.6),
             row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
             ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", me.rps / floor.rps, 0.85),
             ratio_row(
@@ -71,40 +82,68 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
         ]
         cached_floor = rate(cached, "/bench/open")
         cached_me = rate(cached, "/v1/me", bearer(token))
-        cached_protected = rate(cached, "/v1/protected", bearer(token))
+        cached_protected, cached_share = paired(cached, "/v1/protected", bearer(token))
         rows += [
-            ratio_row("cached: GET /v1/protected / bare floor", cached_protected.rps / bare_floor.rps, 0.9),
+            ratio_row("cached: GET /v1/protected / bare floor", cached_share, 0.9),
             ratio_row("cached: GET /v1/me / floor", cached_me.rps / cached_floor.rps, 0.85),
             ratio_row("cached: GET /v1/protected / floor", cached_protected.rps / cached_floor.rps, 0.85),
             row("cached: p50 / p99 latency, GET /v1/me", 0, f"{cached_me.p50_ms:.2f} / {cached_me.p99_ms:.2f} ms"),
         ]
         rows += queries_per_request(token)
 
-        signup = rate(strict, "/v1/signup", lua=wrk.SIGNUP_LUA)
-        rows.append(ratio_row("POST /v1/signup, code request / floor", signup.rps / floor.rps, None))
-        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup.rps / bare_floor.rps, 0.5))
+        signup, signup_share = paired(strict, "/v1/signup", lua=wrk.signup_lua)
+        rows.append(ratio_row("POST /v1/signup, code request / floor", signup.ok_rps / floor.rps, None))
+        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup_share, 0.5))
         pairs = seed_codes(sizes["codes"])
+        verify_floor = floor_now()
         verify = wrk.run(
             strict.url + "/v1/signup", seconds=seconds, lua=wrk.VERIFY_LUA % {"pairs": pairs, "threads": 2}
         )
-        rows.append(ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.rps / floor.rps, None))
-        rows.append(ratio_row("POST /v1/signup, verify / bare floor", verify.rps / bare_floor.rps, 0.3))
+        verify_share = verify.ok_rps / verify_floor.rps
+        rows.append(
+            ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.ok_rps / floor.rps, None)
+        )
+        rows.append(ratio_row("POST /v1/signup, verify / bare floor", verify_share, 0.3))
         rows.append(row("verify requests that were not 200 (codes ran out or reused)", verify.errors, "{:.0f}"))
         code_sql, verify_sql = signin_queries()
-        rows += signin_rows("ours (code request)", signup, code_sql, bare_floor)
-        rows += signin_rows("ours (verify)", verify, verify_sql, bare_floor)
+        rows.append(
+            row("SQL statements per verify (in one transaction)", verify_sql[0], "{:.0f}", "<= 3", verify_sql[0] <= 3)
+        )
+        sides.append(side("code request", "ours", signup, code_sql, signup_share))
+        sides.append(side("verify (new user)", "ours", verify, verify_sql, verify_share))
         for name in peers.PEERS:
+            peer_floor = floor_now()
             measured = peers.measure(name, seconds, free_port())
-            rows += signin_rows(f"{name} (code request)", measured["code"], measured["sql"]["code"], bare_floor)
-            rows += signin_rows(f"{name} (verify)", measured["verify"], measured["sql"]["verify"], bare_floor)
+            sides.append(
+                side(
+                    "code request",
+                    name,
+                    measured["code"],
+                    measured["sql"]["code"],
+                    measured["code"].ok_rps / peer_floor.rps,
+                )
+            )
+            sides.append(
+                side(
+                    "verify (new user)",
+                    name,
+                    measured["verify"],
+                    measured["sql"]["verify"],
+                    measured["verify"].ok_rps / peer_floor.rps,
+                )
+            )
 
         seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
         drf_key, knox_token = seed.drf_tokens(users), seed.knox_tokens(users)
+        peers_sql = {
+            "DRF TokenAuthentication": sql_per_request("/bench/drf-token", f"Token {drf_key}"),
+            "django-rest-knox": sql_per_request("/bench/knox", f"Token {knox_token}"),
+        }
         for name, server in [("strict", strict), ("cached", cached)]:
             base = rate(server, "/bench/open")
-            ours = rate(server, "/v1/protected", bearer(token))
-            drf = rate(server, "/bench/drf-token", bearer(drf_key, "Token"))
-            knox = rate(server, "/bench/knox", bearer(knox_token, "Token"))
+            ours, ours_share = paired(server, "/v1/protected", bearer(token))
+            drf, drf_share = paired(server, "/bench/drf-token", bearer(drf_key, "Token"))
+            knox, knox_share = paired(server, "/bench/knox", bearer(knox_token, "Token"))
             rows += [
                 ratio_row(
                     f"{name}: ours / floor ({sizes['peers']:,} rows per token table)",
@@ -114,6 +153,14 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
                 ratio_row(f"{name}: DRF TokenAuthentication / floor", drf.rps / base.rps, None),
                 ratio_row(f"{name}: django-rest-knox / floor", knox.rps / base.rps, None),
             ]
+            ours_sql = [1, 0] if name == "strict" else [0, 0]
+            step = f"authenticated request ({sizes['peers']:,} tokens)"
+            sides.append(side(step, f"ours, {name}", ours, ours_sql, ours_share))
+            if name == "strict":  # the peers have no cached mode: their figures do not depend on ours
+                sides.append(
+                    side(step, "DRF TokenAuthentication", drf, peers_sql["DRF TokenAuthentication"], drf_share)
+                )
+                sides.append(side(step, "django-rest-knox", knox, peers_sql["django-rest-knox"], knox_share))
 
         seed.our_tokens(filler, sizes["large"] - sizes["peers"], offset=sizes["peers"])
         floor_large = rate(strict, "/bench/open")
@@ -131,17 +178,35 @@ def run_all(server_class, seconds: float, sizes: dict) -> list[dict]:
         bare.stop()
     rows += purge(sizes["purge_expired"], sizes["purge_live"], me_user, filler)
     rows.append(redis_bytes_per_code())
-    return rows
+    return rows, sides
 
 
-def signin_rows(name: str, result, sql: list[int], bare_floor) -> list[dict]:
-    """One row of the sign-in comparison: rate, latency, SQL per request, share of the bare floor."""
-    value = (
-        f"{result.rps:.0f} req/s, p50 {result.p50_ms:.1f} / p99 {result.p99_ms:.1f} ms, "
-        f"{sql[0]} statements ({sql[1]} writes), {result.rps / bare_floor.rps:.2f} of the bare floor"
-        + (f", {result.errors} not 2xx" if result.errors else "")
-    )
-    return [row(f"sign-in step: {name}", 0, value)]
+def side(step: str, implementation: str, result, sql: list[int], share: float) -> dict:
+    """One row of the side-by-side table: rate, latency, SQL per request, share of the bare floor."""
+    return {
+        "step": step,
+        "implementation": implementation,
+        "rps": result.rps,
+        "p50": result.p50_ms,
+        "p99": result.p99_ms,
+        "statements": sql[0],
+        "writes": sql[1],
+        "share": share,
+        "errors": result.errors,
+    }
+
+
+def sql_per_request(path: str, authorization: str) -> list[int]:
+    """[statements, writes] of one authenticated GET of ``path``, in-process (after a warm-up)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=authorization)
+    assert client.get(path).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return _statements(queries)
 
 
 def signin_queries() -> tuple[list[int], list[int]]:

@@ -17,14 +17,15 @@ def machine() -> str:
     )
 
 
-def render(rows: list[dict], sizes: dict, seconds: float) -> str:
+def render(rows: list[dict], sides: list[dict], sizes: dict, seconds: float) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {machine()}.",
         f"gunicorn 2 sync workers (gunicorn.conf.py), PostgreSQL 15, Redis 7, wrk -t2 -c8, {seconds:g} s per run,",
-        "all on the same machine; the servers queue the SMS task on a Redis broker (no worker runs), with metrics,",
-        "the JSON access log and request ids on. Ratios are taken within this one run; absolute rates are noisy.",
+        "all on the same machine; the servers queue the SMS task on RabbitMQ, as docker-compose.yml runs it (no",
+        "worker runs), with metrics, the JSON access log and request ids on. Ratios are taken within this one run,",
+        "each share of the bare floor against a floor run measured just before it; absolute rates are noisy.",
         "",
         "| metric | value | target | met |",
         "|---|---|---|---|",
@@ -32,4 +33,19 @@ def render(rows: list[dict], sizes: dict, seconds: float) -> str:
     for r in rows:
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(f"| {r['metric']} | {r['value']} | {r['target']} | {met} |")
+    lines += [
+        "",
+        "## Side by side: ours and the peers, same gunicorn, same PostgreSQL, same wrk",
+        "",
+        "SQL: statements (writes) per request, counted in-process; share: of the bare floor measured just before.",
+        "",
+        "| step | implementation | req/s | p50 | p99 | SQL | share of bare floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in sides:
+        errors = f" ({s['errors']} not 2xx)" if s["errors"] else ""
+        lines.append(
+            f"| {s['step']} | {s['implementation']} | {s['rps']:.0f}{errors} | {s['p50']:.1f} ms | {s['p99']:.1f} ms "
+            f"| {s['statements']} ({s['writes']}) | {s['share']:.2f} |"
+        )
     return "\n".join(lines) + "\n\n" + NOTES.read_text()

@@ -34,8 +34,10 @@ ENV = {
 }
 os.environ.update(ENV)
 os.environ.pop("CELERY_BROKER_URL", None)  # in this process: tasks run eagerly (seeding reads the outbox)
-# The servers queue the SMS task on a real broker, as in production (no worker: its queue is dropped after).
-SERVER_BROKER = "redis://127.0.0.1:6379/13"
+# The servers queue the SMS task on a real broker, RabbitMQ as docker-compose.yml runs it (no worker:
+# the run's own queue is deleted after).
+SERVER_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+SERVER_QUEUE = f"cheershare-bench-{os.getpid()}"
 
 import django  # noqa: E402
 
@@ -71,7 +73,7 @@ class Server:
                 "cheershare.wsgi",
             ],
             cwd=ROOT,
-            env={**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, **env},
+            env={**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -88,6 +90,13 @@ class Server:
         self.proc.wait()
 
 
+def delete_queue() -> None:
+    from kombu import Connection
+
+    with Connection(SERVER_BROKER, connect_timeout=2) as connection:
+        connection.default_channel.queue_delete(SERVER_QUEUE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -102,7 +111,7 @@ def main() -> None:
             "large": 1_000_000,
             "purge_expired": 1_000_000,
             "purge_live": 100_000,
-            "codes": 8_000,
+            "codes": 15_000,
         }.items()
     }
 
@@ -114,16 +123,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     try:
-        rows = measure.run_all(Server, args.seconds, sizes)
+        rows, sides = measure.run_all(Server, args.seconds, sizes)
     finally:
         from django.db import connections
 
         connections.close_all()
         drop_database()
-        subprocess.run(
-            ["redis-cli", "-n", SERVER_BROKER.rsplit("/", 1)[1], "flushdb"], check=False, capture_output=True
-        )
-    text = report.render(rows, sizes, args.seconds)
+        delete_queue()
+    text = report.render(rows, sides, sizes, args.seconds)
     print(text)
     Path(args.output).write_text(text)
 

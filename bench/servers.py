@@ -9,7 +9,6 @@ bench/RESULTS-servers.md; the rates are also given as shares of gunicorn sync in
 """
 
 import argparse
-import itertools
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import SERVER_BROKER, drop_database, free_port, recreate_database  # noqa: E402  (sets the bench env)
+from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, free_port, recreate_database  # noqa: E402  (sets the bench env)
 
 BIN = Path(sys.executable).parent
 ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
@@ -45,7 +44,12 @@ class Served:
     def __init__(self, name: str):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "TOKEN_CACHE_SECONDS": "0"}
+        env = {
+            **os.environ,
+            "CELERY_BROKER_URL": SERVER_BROKER,
+            "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE,
+            "TOKEN_CACHE_SECONDS": "0",
+        }
         self.proc = subprocess.Popen(
             commands(port)[name], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -80,14 +84,12 @@ def main() -> None:
     results = {}
     try:
         token = seed.bearer_for(seed.users(10)[0])
-        runs = itertools.count(1)
 
         def measure(server: Served, route: str, connections: int, seconds: float):
             if route.startswith("GET"):
                 url, options = server.url + "/v1/protected", {"headers": {"Authorization": f"Bearer {token}"}}
             else:  # new numbers on every run, so no cooldown is ever hit
-                offset = f"{next(runs) * 50_000_000} + id * 10000000"  # 4 threads span 40M
-                url, options = server.url + "/v1/signup", {"lua": wrk.SIGNUP_LUA.replace("id * 100000000", offset)}
+                url, options = server.url + "/v1/signup", {"lua": wrk.signup_lua()}
             threads = 2 if connections == 8 else 4
             return wrk.run(url, seconds=seconds, connections=connections, threads=threads, **options)
 
@@ -105,7 +107,7 @@ def main() -> None:
 
         db.close_all()
         drop_database()
-        subprocess.run(["redis-cli", "-n", SERVER_BROKER.rsplit("/", 1)[1], "flushdb"], capture_output=True)
+        delete_queue()
     text = render(results, args.seconds)
     print(text)
     Path(args.output).write_text(text)
@@ -117,7 +119,7 @@ def render(results: dict, seconds: float) -> str:
         "",
         f"wrk for {seconds:.0f} s per cell (after a 1 s warm-up) on 2 cores, PostgreSQL and Redis on the same",
         "machine, every feature on (metrics, JSON access log, request ids), strict token checking, the SMS",
-        "task queued on a Redis broker. Share: of gunicorn sync in the same cell.",
+        "task queued on RabbitMQ. Share: of gunicorn sync in the same cell.",
         "",
         "| server | route | connections | req/s | share | p50 | p99 | non-2xx |",
         "|---|---|---|---|---|---|---|---|",
