@@ -100,10 +100,15 @@ def _failed(record, exc: Exception, *, permanent: bool) -> None:
 
 
 def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
-    """Queue ``send_code``; it expires unrun with the code. Raises whatever the broker raises."""
+    """Queue ``send_code``; it expires unrun with the code. Raises whatever the broker raises.
+
+    The message's readable copy of its arguments (what a worker's log and monitoring tools show)
+    carries the number masked and no sealed code; giving it also spares Celery building one."""
     send_code.apply_async(
         args=[phone, sealed_code, language, expires_at],
         kwargs={"channel": channel},
+        argsrepr=repr((mask_phone(phone), "<sealed>", language, expires_at)),
+        kwargsrepr=repr({"channel": channel}),
         expires=datetime.fromtimestamp(expires_at, tz=UTC),
         retry=False,
     )

@@ -71,3 +71,5 @@ def test_queued_message_expires_with_its_code_and_holds_no_plain_code(start_guni
     code = unseal(sealed)
     assert phone == PHONE and re.fullmatch(r"\d{6}", code)
     assert code not in sealed  # the other arguments are the number, the language and the expiry
+    assert PHONE not in message["headers"]["argsrepr"] and sealed not in message["headers"]["argsrepr"]
+    assert "+91******3210" in message["headers"]["argsrepr"]  # what a worker's log shows of it
