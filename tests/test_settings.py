@@ -84,3 +84,20 @@ def test_check_deploy_is_clean_with_production_variables():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_celery_keeps_the_values_django_settings_give_it(settings):
+    """Celery resolves its settings once (cheershare.celery): what it holds is what settings.py says."""
+    from cheershare.celery import app
+
+    expected = {
+        "broker_url": settings.CELERY_BROKER_URL,
+        "task_always_eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "task_default_queue": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "task_ignore_result": True,
+        "beat_schedule": settings.CELERY_BEAT_SCHEDULE,
+    }
+    assert {key: app.conf[key] for key in expected} == expected
+    assert app.conf.task_serializer == "json"  # one of Celery's own defaults, kept too
