@@ -114,24 +114,9 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
         for name in peers.PEERS:
             peer_floor = floor_now()
             measured = peers.measure(name, seconds, free_port())
-            sides.append(
-                side(
-                    "code request",
-                    name,
-                    measured["code"],
-                    measured["sql"]["code"],
-                    measured["code"].ok_rps / peer_floor.rps,
-                )
-            )
-            sides.append(
-                side(
-                    "verify (new user)",
-                    name,
-                    measured["verify"],
-                    measured["sql"]["verify"],
-                    measured["verify"].ok_rps / peer_floor.rps,
-                )
-            )
+            for step, label in [("code", "code request"), ("verify", "verify (new user)")]:
+                result = measured[step]
+                sides.append(side(label, name, result, measured["sql"][step], result.ok_rps / peer_floor.rps))
 
         seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
         drf_key, knox_token = seed.drf_tokens(users), seed.knox_tokens(users)

@@ -6,6 +6,7 @@ ids, JSON access log, metrics, locale, security headers. Prints where the time g
 """
 
 import argparse
+import collections
 import cProfile
 import io
 import os
@@ -30,6 +31,7 @@ def main() -> None:
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
     os.environ.setdefault("SMS_BACKEND", "locmem")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # else DEBUG=0 answers every plain-HTTP path with a 301
     from django.core.wsgi import get_wsgi_application
 
     application = get_wsgi_application()
@@ -48,9 +50,13 @@ def main() -> None:
         name, _, value = header.partition(":")
         environ["HTTP_" + name.strip().upper().replace("-", "_")] = value.strip()
 
+    statuses = collections.Counter()
+
     def serve(count: int) -> None:
         for _ in range(count):
-            body = application(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda status, headers: None)
+            body = application(
+                dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda status, headers: statuses.update([status])
+            )
             b"".join(body)
 
     serve(200)  # warm-up
@@ -64,6 +70,7 @@ def main() -> None:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
     print(f"{args.settings} GET {args.path}: {per_request:.0f} us per request without the profiler")
+    print("answers:", ", ".join(f"{status}: {count}" for status, count in statuses.items()))
     print(out.getvalue())
 
 
