@@ -46,6 +46,6 @@ def render(rows: list[dict], sides: list[dict], sizes: dict, seconds: float) -> 
         errors = f" ({s['errors']} not 2xx)" if s["errors"] else ""
         lines.append(
             f"| {s['step']} | {s['implementation']} | {s['rps']:.0f}{errors} | {s['p50']:.1f} ms | {s['p99']:.1f} ms "
-            f"| {s['statements']} ({s['writes']}) | {s['share']:.2f} |"
+            f"| {s['statements']:g} ({s['writes']:g}) | {s['share']:.2f} |"
         )
     return "\n".join(lines) + "\n\n" + NOTES.read_text()
