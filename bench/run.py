@@ -111,7 +111,7 @@ def main() -> None:
             "large": 1_000_000,
             "purge_expired": 1_000_000,
             "purge_live": 100_000,
-            "codes": 15_000,
+            "codes": 24_000,
         }.items()
     }
 

@@ -46,11 +46,18 @@ function init(args)
 end
 function request()
   index = index + step
-  local line = pairs_[(index %% #pairs_) + 1]
+  local line = pairs_[%(first)d + (index %% %(count)d) + 1]
   local phone, code = line:match("(%%S+) (%%S+)")
   return wrk.format(nil, nil, nil, '{"phone_number": "' .. phone .. '", "otp": "' .. code .. '"}')
 end
 """
+
+
+def verify_lua(pairs: str, count: int, *, runs: int, threads: int = 2):
+    """A callable giving each of ``runs`` wrk runs its own slice of the ``count`` codes in ``pairs``
+    (a code is good once: a run that outgrows its slice meets used codes, counted as non-2xx)."""
+    size, slices = count // runs, itertools.count()
+    return lambda: VERIFY_LUA % {"pairs": pairs, "threads": threads, "first": next(slices) % runs * size, "count": size}
 
 
 @dataclass

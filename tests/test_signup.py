@@ -215,3 +215,38 @@ def test_every_sign_in_sets_last_login(api, sms_outbox, settings):
     request_code(api)
     verify(api, last_code(sms_outbox))
     assert first is not None and User.objects.get().last_login > first
+
+
+def test_a_verify_writes_in_three_statements_and_the_token_brings_its_audit_row(api, sms_outbox):
+    """The user (one upsert), the token (its signed_in audit row comes with the INSERT: the trigger of
+    accounts migration 0003) and the message's verified mark, in one transaction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import AuditEvent
+    from messaging.models import Message
+    from tokens.models import Token
+
+    request_code(api)
+    with CaptureQueriesContext(connection) as queries:
+        assert verify(api, last_code(sms_outbox), device_name="Pixel 8").status_code == 200
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    statements = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(control)]
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "INSERT", "UPDATE"]
+    token, user = Token.objects.get(), User.objects.get()
+    audit = AuditEvent.objects.get()
+    assert (audit.user_id, audit.event, audit.detail, audit.created_at) == (
+        user.pk,
+        "signed_in",
+        "Pixel 8",
+        token.created_at,
+    )
+    assert Message.objects.get().verified_at is not None
+
+
+def test_no_way_of_creating_a_token_skips_its_audit_row(user):
+    from accounts.models import AuditEvent
+    from tokens.models import Token, hash_token
+
+    Token.objects.create(user=user, hash=hash_token("A" * 26), device_name="admin shell", expiry="2030-01-01T00:00Z")
+    assert list(AuditEvent.objects.values_list("user_id", "event", "detail")) == [(user.pk, "signed_in", "admin shell")]
