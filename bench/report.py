@@ -17,7 +17,7 @@ def machine() -> str:
     )
 
 
-def render(rows: list[dict], sides: list[dict], sizes: dict, seconds: float) -> str:
+def render(rows: list[dict], sides: list[dict], seconds: float) -> str:
     lines = [
         "# Benchmark results",
         "",

@@ -130,7 +130,7 @@ def main() -> None:
         connections.close_all()
         drop_database()
         delete_queue()
-    text = report.render(rows, sides, sizes, args.seconds)
+    text = report.render(rows, sides, args.seconds)
     print(text)
     Path(args.output).write_text(text)
 

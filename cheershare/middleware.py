@@ -82,9 +82,9 @@ class RequestBodyMiddleware:
         if (
             length
             and request.method in {"POST", "PUT", "PATCH"}
-            and not request.path.startswith(ADMIN_PATH)
+            and not request.path_info.startswith(ADMIN_PATH)
             and request.content_type != "application/json"
-            and request.path not in self.FORM_ROUTES
+            and request.path_info not in self.FORM_ROUTES
         ):
             message = _("Unsupported media type, send application/json.")
             return JsonResponse(envelope(message, "unsupported_media_type"), status=415)

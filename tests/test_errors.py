@@ -109,3 +109,14 @@ def test_a_path_with_a_newline_is_an_enveloped_404(api, settings):
     response = api.delete("/v1/sessions/%0A%0E%C2%BDU")
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+def test_the_body_rules_know_the_admin_and_the_callback_under_a_url_prefix(client):
+    """Served under a prefix (SCRIPT_NAME, as behind a proxy at /auth), the admin's forms and the
+    Twilio callback are still told apart by the path inside the app, not the full path."""
+    login = client.post("/admin/login/", {"username": "+919000000001", "password": "x"}, SCRIPT_NAME="/auth")
+    assert login.status_code == 200 and b"password" in login.content  # the form again, not a 415
+    callback = client.post("/v1/twilio/status", {"MessageSid": "SM1"}, SCRIPT_NAME="/auth")
+    assert callback.status_code != 415
+    api_form = client.post("/v1/signup", {"name": "Asha"}, SCRIPT_NAME="/auth")
+    assert_envelope(api_form, 415, "unsupported_media_type")
