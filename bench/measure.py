@@ -1,6 +1,7 @@
 """The measurements of `make bench`, each returned as a row: metric, value, target, met."""
 
 import socket
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -35,9 +36,9 @@ def bearer(token: str, scheme: str = "Bearer") -> dict:
 def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list[dict]]:
     """The target table's rows and the side-by-side table's rows (see ``side``).
 
-    Every share of the bare floor is the median of ROUNDS rounds, each a floor run and then its target:
-    this machine's rates drift by a fifth within minutes, which a single floor run would put in the
-    ratios, and one pair of runs still moved a share by a tenth."""
+    Every share is the median of ROUNDS rounds, each round running the floors and then the targets
+    (see ``interleaved``): this machine's rates drift by a fifth within minutes, which a single floor
+    run would put in the ratios, and one pair of runs still moved a share by a tenth."""
     users = seed.users(sizes["peers"])
     me_user, filler = users[0], users[1]
     seed.our_tokens(filler, sizes["small"] - 1)
@@ -48,83 +49,75 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
     rows, sides = [], []
     try:
 
-        def rate(server, path, headers=None, lua=None):
-            """A warm-up run, then the measured one (``lua`` may be a callable giving each its script)."""
-            script = lua if callable(lua) else lambda: lua
-            wrk.run(server.url + path, seconds=1, headers=headers, lua=script())
-            return wrk.run(server.url + path, seconds=seconds, headers=headers, lua=script())
+        def measured(targets: dict, own=None) -> dict:
+            """``interleaved`` against the bare floor and, if given, ``own`` (our open view's server)."""
+            floors = {"bare": (bare, "/bench/open")}
+            if own is not None:
+                floors["own"] = (own, "/bench/open")
+            return interleaved(targets, floors, seconds / 2)
 
-        def floor_now():
-            return rate(bare, "/bench/open")
-
-        def paired(server, path, headers=None, lua=None):
-            """(result, share of the bare floor; 2xx answers only): the median of ROUNDS interleaved
-            (floor, target) runs of half the run length each, and that round's target run."""
-            script = lua if callable(lua) else lambda: lua
-            wrk.run(bare.url + "/bench/open", seconds=1)
-            wrk.run(server.url + path, seconds=1, headers=headers, lua=script())
-            rounds = []
-            for _ in range(ROUNDS):
-                floor = wrk.run(bare.url + "/bench/open", seconds=seconds / 2)
-                result = wrk.run(server.url + path, seconds=seconds / 2, headers=headers, lua=script())
-                rounds.append((result.ok_rps / floor.rps, result))
-            share, result = sorted(rounds, key=lambda pair: pair[0])[ROUNDS // 2]
-            return result, share
-
-        bare_floor = floor_now()
-        floor = rate(strict, "/bench/open")
-        healthz, healthz_share = paired(strict, "/healthz")
-        protected, protected_share = paired(strict, "/v1/protected", bearer(token))
-        me = rate(strict, "/v1/me", bearer(token))
+        auth = bearer(token)
+        first = measured(
+            {
+                "healthz": (strict, "/healthz"),
+                "protected": (strict, "/v1/protected", auth),
+                "me": (strict, "/v1/me", auth),
+            },
+            own=strict,
+        )
+        floor, me = first["own"]["result"], first["me"]["result"]
+        protected = first["protected"]["result"]
         rows += [
-            row("bare DRF view under Django's default middleware (bare floor)", bare_floor.rps, "{:.0f} req/s"),
-            ratio_row("GET /healthz / bare floor (request ids, JSON log, metrics, headers on)", healthz_share, 0.95),
-            ratio_row("open DRF view under our middleware / bare floor", floor.rps / bare_floor.rps, None),
-            ratio_row("strict: GET /v1/protected / bare floor", protected_share, 0.6),
-            row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
-            ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", me.rps / floor.rps, 0.85),
+            row("bare DRF view under Django's default middleware (bare floor)", first["bare"]["rps"], "{:.0f} req/s"),
             ratio_row(
-                f"strict: GET /v1/protected / floor ({sizes['small']:,} tokens)", protected.rps / floor.rps, 0.85
+                "GET /healthz / bare floor (request ids, JSON log, metrics, headers on)",
+                first["healthz"]["bare"],
+                0.95,
+            ),
+            ratio_row("open DRF view under our middleware / bare floor", first["own"]["bare"], None),
+            ratio_row("strict: GET /v1/protected / bare floor", first["protected"]["bare"], 0.6),
+            row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
+            ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", first["me"]["own"], 0.85),
+            ratio_row(
+                f"strict: GET /v1/protected / floor ({sizes['small']:,} tokens)", first["protected"]["own"], 0.85
             ),
             row("p50 / p99 latency, floor", 0, f"{floor.p50_ms:.2f} / {floor.p99_ms:.2f} ms"),
             row("p50 / p99 latency, GET /v1/me", 0, f"{me.p50_ms:.2f} / {me.p99_ms:.2f} ms"),
             row("p50 / p99 latency, GET /v1/protected", 0, f"{protected.p50_ms:.2f} / {protected.p99_ms:.2f} ms"),
         ]
-        cached_floor = rate(cached, "/bench/open")
-        cached_me = rate(cached, "/v1/me", bearer(token))
-        cached_protected, cached_share = paired(cached, "/v1/protected", bearer(token))
+        warm = measured({"protected": (cached, "/v1/protected", auth), "me": (cached, "/v1/me", auth)}, own=cached)
+        cached_me = warm["me"]["result"]
         rows += [
-            ratio_row("cached: GET /v1/protected / bare floor", cached_share, 0.9),
-            ratio_row("cached: GET /v1/me / floor", cached_me.rps / cached_floor.rps, 0.85),
-            ratio_row("cached: GET /v1/protected / floor", cached_protected.rps / cached_floor.rps, 0.85),
+            ratio_row("cached: GET /v1/protected / bare floor", warm["protected"]["bare"], 0.9),
+            ratio_row("cached: GET /v1/me / floor", warm["me"]["own"], 0.85),
+            ratio_row("cached: GET /v1/protected / floor", warm["protected"]["own"], 0.85),
             row("cached: p50 / p99 latency, GET /v1/me", 0, f"{cached_me.p50_ms:.2f} / {cached_me.p99_ms:.2f} ms"),
         ]
         auth_rows, ours_sql = queries_per_request(token)
         rows += auth_rows
 
-        signup, signup_share = paired(strict, "/v1/signup", lua=wrk.signup_lua)
-        rows.append(ratio_row("POST /v1/signup, code request / floor", signup.ok_rps / floor.rps, None))
-        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup_share, 0.5))
+        signup = measured({"code": (strict, "/v1/signup", None, wrk.signup_lua)})["code"]
+        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup["bare"], 0.5))
         pairs = seed_codes(sizes["codes"])
         verify_runs = wrk.verify_lua(pairs, sizes["codes"], runs=ROUNDS + 1)  # the warm-up and each round
-        verify, verify_share = paired(strict, "/v1/signup", lua=verify_runs)
+        verify = measured({"verify": (strict, "/v1/signup", None, verify_runs)})["verify"]
+        rows.append(ratio_row("POST /v1/signup, verify (user + token created) / bare floor", verify["bare"], 0.3))
         rows.append(
-            ratio_row("POST /v1/signup, verify (user + token created) / floor", verify.ok_rps / floor.rps, None)
+            row("verify requests that were not 200 (codes ran out or reused)", verify["result"].errors, "{:.0f}")
         )
-        rows.append(ratio_row("POST /v1/signup, verify / bare floor", verify_share, 0.3))
-        rows.append(row("verify requests that were not 200 (codes ran out or reused)", verify.errors, "{:.0f}"))
         code_sql, verify_sql = signin_queries()
         rows.append(
             row("SQL statements per verify (in one transaction)", verify_sql[0], "{:.0f}", "<= 3", verify_sql[0] <= 3)
         )
-        sides.append(side("code request", "ours", signup, code_sql, signup_share))
-        sides.append(side("verify (new user)", "ours", verify, verify_sql, verify_share))
+        sides.append(side("code request", "ours", signup["result"], code_sql, signup["bare"]))
+        sides.append(side("verify (new user)", "ours", verify["result"], verify_sql, verify["bare"]))
         for name in peers.PEERS:
-            peer_floor = floor_now()
-            measured = peers.measure(name, seconds, free_port())
+            wrk.run(bare.url + "/bench/open", seconds=1)
+            peer_floor = wrk.run(bare.url + "/bench/open", seconds=seconds)
+            peer = peers.measure(name, seconds, free_port())
             for step, label in [("code", "code request"), ("verify", "verify (new user)")]:
-                result = measured[step]
-                sides.append(side(label, name, result, measured["sql"][step], result.ok_rps / peer_floor.rps))
+                result = peer[step]
+                sides.append(side(label, name, result, peer["sql"][step], result.ok_rps / peer_floor.rps))
 
         seed.our_tokens(filler, sizes["peers"] - sizes["small"], offset=sizes["small"])
         drf_key, knox_token = seed.drf_tokens(users), seed.knox_tokens(users)
@@ -132,35 +125,37 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
             "DRF TokenAuthentication": sql_per_request("/bench/drf-token", f"Token {drf_key}"),
             "django-rest-knox": sql_per_request("/bench/knox", f"Token {knox_token}"),
         }
+        step = f"authenticated request ({sizes['peers']:,} tokens)"
         for name, server in [("strict", strict), ("cached", cached)]:
-            base = rate(server, "/bench/open")
-            ours, ours_share = paired(server, "/v1/protected", bearer(token))
-            drf, drf_share = paired(server, "/bench/drf-token", bearer(drf_key, "Token"))
-            knox, knox_share = paired(server, "/bench/knox", bearer(knox_token, "Token"))
+            auths = measured(
+                {
+                    "ours": (server, "/v1/protected", auth),
+                    "DRF TokenAuthentication": (server, "/bench/drf-token", bearer(drf_key, "Token")),
+                    "django-rest-knox": (server, "/bench/knox", bearer(knox_token, "Token")),
+                },
+                own=server,
+            )
             rows += [
                 ratio_row(
                     f"{name}: ours / floor ({sizes['peers']:,} rows per token table)",
-                    ours.rps / base.rps,
+                    auths["ours"]["own"],
                     0.6 if name == "strict" else 0.85,
                 ),
-                ratio_row(f"{name}: DRF TokenAuthentication / floor", drf.rps / base.rps, None),
-                ratio_row(f"{name}: django-rest-knox / floor", knox.rps / base.rps, None),
+                ratio_row(f"{name}: DRF TokenAuthentication / floor", auths["DRF TokenAuthentication"]["own"], None),
+                ratio_row(f"{name}: django-rest-knox / floor", auths["django-rest-knox"]["own"], None),
             ]
-            step = f"authenticated request ({sizes['peers']:,} tokens)"
-            sides.append(side(step, f"ours, {name}", ours, ours_sql[name], ours_share))
+            ours = auths["ours"]
+            sides.append(side(step, f"ours, {name}", ours["result"], ours_sql[name], ours["bare"]))
             if name == "strict":  # the peers have no cached mode: their figures do not depend on ours
-                sides.append(
-                    side(step, "DRF TokenAuthentication", drf, peers_sql["DRF TokenAuthentication"], drf_share)
-                )
-                sides.append(side(step, "django-rest-knox", knox, peers_sql["django-rest-knox"], knox_share))
+                for peer_name, sql in peers_sql.items():
+                    sides.append(side(step, peer_name, auths[peer_name]["result"], sql, auths[peer_name]["bare"]))
 
         seed.our_tokens(filler, sizes["large"] - sizes["peers"], offset=sizes["peers"])
-        floor_large = rate(strict, "/bench/open")
-        me_large = rate(strict, "/v1/me", bearer(token))
+        large = measured({"me": (strict, "/v1/me", auth)}, own=strict)
         rows.append(
             ratio_row(
                 f"GET /v1/me at {sizes['large']:,} tokens vs at {sizes['small']:,} (each over its floor)",
-                (me_large.rps / floor_large.rps) / (me.rps / floor.rps),
+                large["me"]["own"] / first["me"]["own"],
                 0.9,
             )
         )
@@ -171,6 +166,38 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
     rows += purge(sizes["purge_expired"], sizes["purge_live"], me_user, filler)
     rows.append(redis_bytes_per_code())
     return rows, sides
+
+
+def interleaved(targets: dict, floors: dict, seconds: float) -> dict:
+    """Shares of each floor, as medians of ROUNDS rounds; each round runs every floor, then every target.
+
+    ``targets`` and ``floors`` map a name to (server, path[, headers[, lua]]), ``lua`` a script or a
+    callable giving each run its own. Returns, per target and per floor, {"result": its run in its
+    median round, "rps": its median rate, and per floor before it, that floor's name: the median
+    share of it (2xx answers only)}; the median round is the one of the median share of the first floor."""
+
+    def run(spec, length):
+        server, path, headers, lua = (*spec, None, None)[:4]
+        script = lua() if callable(lua) else lua
+        return wrk.run(server.url + path, seconds=length, headers=headers, lua=script)
+
+    for spec in [*floors.values(), *targets.values()]:
+        run(spec, 1)  # warm-up
+    rounds = []
+    for _ in range(ROUNDS):
+        floor_runs = {name: run(spec, seconds) for name, spec in floors.items()}
+        rounds.append((floor_runs, {name: run(spec, seconds) for name, spec in targets.items()}))
+    names = list(floors)
+    runs = [{**floor_runs, **target_runs} for floor_runs, target_runs in rounds]
+    out = {}
+    for name in [*floors, *targets]:
+        below = names[: names.index(name)] if name in floors else names
+        shares = {f: [r[name].ok_rps / r[f].rps for r in runs] for f in below}
+        key = shares[names[0]] if below else [r[name].rps for r in runs]
+        median_round = sorted(range(ROUNDS), key=key.__getitem__)[ROUNDS // 2]
+        out[name] = {"result": runs[median_round][name], "rps": statistics.median(r[name].rps for r in runs)}
+        out[name].update({f: statistics.median(values) for f, values in shares.items()})
+    return out
 
 
 def side(step: str, implementation: str, result, sql: list[float], share: float) -> dict:
