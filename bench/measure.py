@@ -10,7 +10,7 @@ from bench import seed, wrk
 from bench.peers import run as peers
 
 SIGNUP_PHONES = "+917%09d"
-ROUNDS = 3  # interleaved (floor, target) pairs per share; the median is reported
+ROUNDS = 3  # rounds of the floors, then the targets, per share; the median is reported
 
 
 def free_port() -> int:
@@ -183,12 +183,8 @@ def interleaved(targets: dict, floors: dict, seconds: float) -> dict:
 
     for spec in [*floors.values(), *targets.values()]:
         run(spec, 1)  # warm-up
-    rounds = []
-    for _ in range(ROUNDS):
-        floor_runs = {name: run(spec, seconds) for name, spec in floors.items()}
-        rounds.append((floor_runs, {name: run(spec, seconds) for name, spec in targets.items()}))
+    runs = [{name: run(spec, seconds) for name, spec in [*floors.items(), *targets.items()]} for _ in range(ROUNDS)]
     names = list(floors)
-    runs = [{**floor_runs, **target_runs} for floor_runs, target_runs in rounds]
     out = {}
     for name in [*floors, *targets]:
         below = names[: names.index(name)] if name in floors else names
