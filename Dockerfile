@@ -17,4 +17,4 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "cheershare.wsgi"]
+CMD ["scripts/serve"]

@@ -31,11 +31,11 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver $(ADDR)
 
-## serve: the production server (gunicorn, gunicorn.conf.py: 2 sync workers) on the environment's settings;
+## serve: the production server (granian, scripts/serve: 2 workers) on the environment's settings;
 ## put nginx in front (deploy/nginx.conf) as docker-compose.yml does
 serve: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/gunicorn -c gunicorn.conf.py -b $(ADDR) cheershare.wsgi
+	PATH=$(VENV)/bin:$$PATH scripts/serve --host $(firstword $(subst :, ,$(ADDR))) --port $(lastword $(subst :, ,$(ADDR)))
 
 ## test: the whole suite on both stacks: the local PostgreSQL and Redis (started if down), then
 ## the `make run` defaults (SQLite, in-process cache, eager Celery, console SMS)
@@ -57,7 +57,7 @@ lint: $(VENV)/.installed
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A cheershare worker --loglevel=INFO
 
-## bench: benchmarks on gunicorn + PostgreSQL + Redis, the SMS task queued on RabbitMQ, driven by wrk
+## bench: benchmarks on granian (scripts/serve) + PostgreSQL + Redis, the SMS task queued on RabbitMQ, driven by wrk
 ## (writes bench/RESULTS.md)
 bench: $(VENV)/.installed .venv-peers/.installed
 	NEEDS_RABBITMQ=1 scripts/ensure-services
@@ -74,7 +74,7 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
 	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
 
-## bench-signups: 1,000 sign-ups end to end (16 clients, gunicorn, a real worker, loopback Twilio); nothing lost
+## bench-signups: 1,000 sign-ups end to end (16 clients, granian, a real worker, loopback Twilio); nothing lost
 bench-signups: $(VENV)/.installed
 	scripts/ensure-services
 	$(PY) bench/signups.py
@@ -85,7 +85,7 @@ bench-country: $(VENV)/.installed
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/country_page.py
 
-## bench-servers: gunicorn sync, gunicorn gthread, uWSGI and waitress at 8 and 64 connections
+## bench-servers: granian (the default), gunicorn sync and gthread, uWSGI and waitress at 8 and 64 connections
 ## (writes bench/RESULTS-servers.md)
 bench-servers: $(VENV)/.installed
 	scripts/ensure-services
@@ -101,7 +101,7 @@ bench-scale: $(VENV)/.installed
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/scale.py
 
-## drills: faults under load (Redis, PostgreSQL, the Celery worker, a gunicorn worker; slow clients),
+## drills: faults under load (Redis, PostgreSQL, the Celery worker, a server worker; slow clients),
 ## what clients saw and what was lost, the invariants after each (writes bench/RESULTS-drills.md)
 drills: $(VENV)/.installed
 	scripts/ensure-services

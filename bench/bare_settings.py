@@ -1,5 +1,5 @@
 """The bare-DRF floor: a DRF APIView (AllowAny) under Django's default middleware only (what
-`startproject` writes), none of the product's apps or middleware. Served by the same gunicorn command."""
+`startproject` writes), none of the product's apps or middleware. Served by the same server command (scripts/serve)."""
 
 import os
 

@@ -22,7 +22,7 @@ def render(rows: list[dict], sides: list[dict], seconds: float) -> str:
         "# Benchmark results",
         "",
         f"Machine: {machine()}.",
-        f"gunicorn 2 sync workers (gunicorn.conf.py), PostgreSQL 15, Redis 7, wrk -t2 -c8, {seconds / 2:g} s per run",
+        f"granian, 2 workers (scripts/serve), PostgreSQL 15, Redis 7, wrk -t2 -c8, {seconds / 2:g} s per run",
         f"({seconds:g} s for the sign-in peers, each against one floor run),",
         "all on the same machine; the servers queue the SMS task on RabbitMQ, as docker-compose.yml runs it (no",
         "worker runs), with metrics, the JSON access log and request ids on. Ratios are taken within this one run;",
@@ -37,7 +37,7 @@ def render(rows: list[dict], sides: list[dict], seconds: float) -> str:
         lines.append(f"| {r['metric']} | {r['value']} | {r['target']} | {met} |")
     lines += [
         "",
-        "## Side by side: ours and the peers, same gunicorn, same PostgreSQL, same wrk",
+        "## Side by side: ours and the peers, same server command, same PostgreSQL, same wrk",
         "",
         "SQL: statements (writes) per request, counted in-process; share: of the bare floor (median of three",
         "interleaved rounds; the sign-in peers, in their own environments: against a floor run just before).",

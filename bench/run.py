@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`make bench`: gunicorn (2 workers, gunicorn.conf.py) on PostgreSQL + Redis, driven by wrk.
+"""`make bench`: the production server (scripts/serve: granian, 2 workers) on PostgreSQL + Redis, driven by wrk.
 
 Every figure is a ratio taken in this one run; the table and the machine go to bench/RESULTS.md.
 `--seconds` sets each wrk run's length (default 10; `--seconds 1 --scale 0.01` is a smoke run).
@@ -62,18 +62,15 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "-c",
-                "gunicorn.conf.py",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                "2",
-                "cheershare.wsgi",
-            ],
+            [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
             cwd=ROOT,
-            env={**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE, **env},
+            env={
+                **os.environ,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+                "CELERY_BROKER_URL": SERVER_BROKER,
+                "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE,
+                **env,
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -83,7 +80,7 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
+        raise RuntimeError("the server did not start")
 
     def stop(self) -> None:
         self.proc.terminate()

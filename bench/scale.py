@@ -88,7 +88,7 @@ def main() -> None:
     lines = [
         "# The token table at scale",
         "",
-        f"gunicorn (2 sync workers, every feature on), PostgreSQL on the same 2 cores, wrk 8 connections for "
+        f"granian (scripts/serve, 2 workers, every feature on), PostgreSQL on the same 2 cores, wrk 8 connections for "
         f"{args.seconds:.0f} s. Disk free before the run: {shutil.disk_usage('/').free / 2**30:.0f} GiB.",
         "",
         "| figure | value | target | met |",

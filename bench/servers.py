@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """`make bench-servers`: which WSGI server to run us on.
 
-gunicorn with sync workers, gunicorn with gthread workers, uWSGI (prefork, its own HTTP parser) and
-waitress (one process, threads), each with 2 processes where it has them, on the same database,
+granian as scripts/serve runs it (the default: 2 workers, one request at a time each), granian with 4
+threads per worker, gunicorn with sync and with gthread workers, uWSGI (prefork, its own HTTP parser)
+and waitress (one process, threads), each with 2 processes where it has them, on the same database,
 cache and broker as `make bench`, with every feature on. Each serves the authenticated route
 (strict mode) and the code request, driven by wrk at 8 and at 64 connections. Writes
-bench/RESULTS-servers.md; the rates are also given as shares of gunicorn sync in the same run.
+bench/RESULTS-servers.md; the rates are also given as shares of gunicorn sync in the same run (the
+default before granian).
 """
 
 import argparse
@@ -26,8 +28,11 @@ ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
 
 
 def commands(port: int) -> dict[str, list[str]]:
-    gunicorn = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "-w", "2"]
+    serve = [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(port)]
+    gunicorn = [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2"]
     return {
+        "granian, 2 workers (default)": serve,
+        "granian, 2 workers × 4 threads": [*serve, "--blocking-threads", "4"],
         "gunicorn, 2 sync workers": [*gunicorn, "cheershare.wsgi"],
         "gunicorn, 2 gthread workers × 4 threads": [*gunicorn, "--threads", "4", "cheershare.wsgi"],
         "uWSGI, 2 processes": [
@@ -49,6 +54,7 @@ class Served:
             "CELERY_BROKER_URL": SERVER_BROKER,
             "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE,
             "TOKEN_CACHE_SECONDS": "0",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         }
         self.proc = subprocess.Popen(
             commands(port)[name], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -119,7 +125,7 @@ def render(results: dict, seconds: float) -> str:
         "",
         f"wrk for {seconds:.0f} s per cell (after a 1 s warm-up) on 2 cores, PostgreSQL and Redis on the same",
         "machine, every feature on (metrics, JSON access log, request ids), strict token checking, the SMS",
-        "task queued on RabbitMQ. Share: of gunicorn sync in the same cell.",
+        "task queued on RabbitMQ. Share: of gunicorn sync (the default before granian) in the same cell.",
         "",
         "| server | route | connections | req/s | share | p50 | p99 | non-2xx |",
         "|---|---|---|---|---|---|---|---|",

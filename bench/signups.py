@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """`make bench-signups`: sign-ups end to end under load, nothing lost.
 
-``--numbers`` distinct numbers (default 1,000) sign up through gunicorn (2 workers), a real Celery
+``--numbers`` distinct numbers (default 1,000) sign up through granian (2 workers), a real Celery
 worker and a loopback Twilio (the real SDK), ``--clients`` at a time (default 16): each client asks
 for a code, waits for the SMS to reach the fake Twilio, and verifies it. Then the database must hold
 exactly one user, one token and one message per number. Writes bench/RESULTS-signups.md.
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes import FakeTwilio  # noqa: E402
-from tests.live import BIN, CeleryWorker, Gunicorn, base_env, request  # noqa: E402
+from tests.live import BIN, CeleryWorker, WebServer, base_env, request  # noqa: E402
 
 DATABASE = f"cheershare_signups_{os.getpid()}"
 QUEUE = f"signups-{os.getpid()}"
@@ -92,7 +92,7 @@ def main() -> None:
     processes = []
     try:
         subprocess.run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-        processes += [Gunicorn(env, workers=2), CeleryWorker(env, pool="threads")]
+        processes += [WebServer(env, workers=2), CeleryWorker(env, pool="threads")]
         url = processes[0].url
         statuses, latencies = Counter(), []
         phones = [f"+9181{i:08d}" for i in range(args.numbers)]
@@ -120,7 +120,7 @@ def main() -> None:
     lines = [
         "# Sign-ups end to end under load",
         "",
-        f"{args.numbers:,} distinct numbers, {args.clients} concurrent clients; gunicorn (2 sync workers), one Celery",
+        f"{args.numbers:,} distinct numbers, {args.clients} concurrent clients; granian (2 workers), one Celery",
         "worker (threads pool) on a Redis broker, PostgreSQL, and a loopback Twilio reached by the real SDK.",
         "",
         "| figure | value |",

@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """`make soak`: a bounded mixed load, and whether the workers stay flat.
 
-The drills' stack (gunicorn with 2 sync workers, a Celery worker, a throwaway PostgreSQL, the cache
+The drills' stack (granian with 2 workers, a Celery worker, a throwaway PostgreSQL, the cache
 on its own Redis, a loopback Twilio) takes ``--requests`` (default 200,000) requests from wrk in
 rounds: mostly authenticated /v1/me, with /healthz, code requests for new numbers, malformed JSON,
 unknown routes and wrong tokens mixed in. After a warm-up round and after every round it reads each
-gunicorn worker's memory (RSS) and open file descriptors, the Celery worker's memory, and the
+server worker's memory (RSS) and open file descriptors, the Celery worker's memory, and the
 database connections. Passes when each worker's memory at the end is within 10 % of the start, and
 descriptors and connections are where they started. Writes bench/RESULTS-soak.md.
 """
@@ -58,7 +58,7 @@ def kib(pid: int, field: str = "VmRSS") -> int:
 
 
 def sample(stack: Stack, database: str) -> dict:
-    workers = children(stack.gunicorn.proc.pid)
+    workers = children(stack.web.proc.pid)
     return {
         "workers": {pid: {"rss": kib(pid), "fds": len(list(Path(f"/proc/{pid}/fd").iterdir()))} for pid in workers},
         "celery_rss": kib(stack.worker.proc.pid),
@@ -84,7 +84,7 @@ def main() -> None:
 
         def one_round(number: int, seconds: int):
             lua = MIXED_LUA % {"token": token, "round": number}
-            return wrk.run(stack.gunicorn.url + "/", seconds=seconds, connections=8, threads=2, lua=lua)
+            return wrk.run(stack.web.url + "/", seconds=seconds, connections=8, threads=2, lua=lua)
 
         one_round(0, 5)  # warm-up: every code path imported and every connection opened
         start = sample(stack, database)
@@ -111,12 +111,12 @@ def summary(args, start: dict, end: dict, rounds: list, total: int) -> tuple[lis
     lines = [
         "# Soak: a bounded mixed load",
         "",
-        f"{total:,} requests in {len(rounds)} rounds of {args.round_seconds} s (wrk, 8 connections) against gunicorn",
+        f"{total:,} requests in {len(rounds)} rounds of {args.round_seconds} s (wrk, 8 connections) against granian",
         "(2 sync workers), after a 5 s warm-up: 70 % authenticated /v1/me, 16 % /healthz, 2 % code requests for",
         "new numbers (queued to a real Celery worker, sent to a loopback Twilio), 4 % malformed JSON (400),",
         "4 % unknown routes (404), 4 % wrong tokens (401).",
         "",
-        "| round | requests | req/s | p99 | gunicorn workers' RSS (MiB) | Celery worker RSS (MiB) | DB connections |",
+        "| round | requests | req/s | p99 | server workers' RSS (MiB) | Celery worker RSS (MiB) | DB connections |",
         "|---|---|---|---|---|---|---|",
     ]
     for number, (result, state) in enumerate(rounds, 1):
@@ -126,7 +126,7 @@ def summary(args, start: dict, end: dict, rounds: list, total: int) -> tuple[lis
             f"{state['celery_rss'] / 1024:.1f} | {state['db_connections']} |"
         )
     checks = [
-        ("the gunicorn workers are the ones that started (none died)", set(start["workers"]) == set(end["workers"]))
+        ("the server workers are the ones that started (none died)", set(start["workers"]) == set(end["workers"]))
     ]
     for pid, before in start["workers"].items():
         after = end["workers"].get(pid)

@@ -1,7 +1,8 @@
 """Prometheus metrics (prometheus-client): requests by route and status, and the /metrics view
 (the apps keep their own counters in their ``metrics`` modules; one registry holds them all).
 
-Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR so every worker's samples are summed.
+With several server workers (scripts/serve runs 2) set PROMETHEUS_MULTIPROC_DIR so every worker's
+samples are summed.
 Every label is bounded: methods outside the known ones count as ``other``, routes are URL patterns.
 /metrics answers only METRICS_ALLOWED_IPS (default: loopback) or a scraper sending
 ``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets 404.

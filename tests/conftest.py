@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from messaging import backends as sms
 from tests.fakes import FakeTwilio
 from tests.helpers import PHONE
-from tests.live import CeleryWorker, Gunicorn, RedisServer, base_env
+from tests.live import CeleryWorker, RedisServer, WebServer, base_env
 
 SERVICE_FIXTURES = {"live_env", "own_redis"}  # processes on this run's PostgreSQL database, a redis-server
 
@@ -84,7 +84,7 @@ def user(db):
 
 @pytest.fixture
 def live_env(transactional_db, fake_twilio, request):
-    """Environment for real gunicorn/celery processes on this test's database, cache prefix and queue."""
+    """Environment for real server/celery processes on this test's database, cache prefix and queue."""
     database = settings.DATABASES["default"]
     env = base_env(
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
@@ -122,9 +122,9 @@ def live_processes():
 
 
 @pytest.fixture
-def start_gunicorn(live_env, live_processes):
-    def start(workers: int = 2, threads: int = 1, **env) -> Gunicorn:
-        process = Gunicorn({**live_env, **env}, workers=workers, threads=threads)
+def start_server(live_env, live_processes):
+    def start(workers: int = 2, threads: int = 1, **env) -> WebServer:
+        process = WebServer({**live_env, **env}, workers=workers, threads=threads)
         live_processes.append(process)
         return process
 

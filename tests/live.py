@@ -1,4 +1,4 @@
-"""Real processes for end-to-end tests: gunicorn serving the project and a Celery worker."""
+"""Real processes for end-to-end tests: the production server (granian) and a Celery worker."""
 
 import json
 import os
@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,26 +44,20 @@ class Process:
         return self.log.read().decode(errors="replace")
 
 
-class Gunicorn(Process):
+class WebServer(Process):
+    """The production server as the image runs it (scripts/serve: granian), on a free loopback port."""
+
     def __init__(self, env: dict, workers: int = 2, threads: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
-            [
-                str(BIN / "gunicorn"),
-                "-c",
-                "gunicorn.conf.py",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(workers),
-                "--threads",
-                str(threads),
-                "cheershare.wsgi",
-            ],
-            env,
-        )
-        wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="gunicorn to serve /healthz")
+            [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers), "--blocking-threads", str(threads)],
+            {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', os.defpath)}"},
+        )  # fmt: skip
+        wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="the server to answer /healthz")
+        # every worker up: granian started after a SIGTERM misses it and is killed 20 s later
+        wait_until(lambda: self.output().count("] Started worker-") >= workers, what="every server worker")
 
 
 class CeleryWorker(Process):
@@ -86,7 +81,7 @@ class CeleryWorker(Process):
 
 
 def children(pid: int) -> list[int]:
-    """The process ids of ``pid``'s children (a gunicorn master's workers)."""
+    """The process ids of ``pid``'s children (a server's workers)."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(line) for line in out.split()]
 
@@ -105,16 +100,16 @@ def wait_until(predicate, *, timeout: float = 20, what: str = "condition") -> No
 
 def request(
     url: str, body: dict | None = None, *, method: str | None = None, headers: dict | None = None, timeout: float = 10
-) -> tuple[int, dict, dict]:
-    """(status, JSON body, headers) of one HTTP call; errors are answers, not exceptions."""
+) -> tuple[int, dict, Message]:
+    """(status, JSON body, headers: looked up by any case) of one HTTP call; errors are answers, not exceptions."""
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"), headers=all_headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
+            return response.status, json.loads(response.read() or b"{}"), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+        return error.code, json.loads(error.read() or b"{}"), error.headers
 
 
 def base_env(**overrides: str) -> dict:

@@ -114,10 +114,10 @@ def test_metrics_count_requests_and_product_events(api, sms_outbox, settings):
 
 
 @pytest.mark.live
-def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(start_gunicorn):
+def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(start_server):
     user = User.objects.create_user(PHONE, "Asha")
     _token, plaintext = Token.objects.issue(user=user)
-    server = start_gunicorn(
+    server = start_server(
         SMS_BACKEND="locmem",
         OTP_RESEND_COOLDOWN="0",
         OTP_MAX_SENDS_PER_HOUR="100000",

@@ -18,13 +18,16 @@ APP_SERVICES = ["migrate", "web", "worker", "beat"]
 
 
 def settings_read() -> set[str]:
-    """Every environment variable the code reads: the apps' knobs and settings.py / gunicorn.conf.py."""
+    """Every environment variable the code reads: the apps' knobs, settings.py and the server's defaults
+    (scripts/serve)."""
     names = {knob.name for owner in (AccountSettings, MessagingSettings, TokenSettings) for knob in owner.knobs()}
-    for path in ["cheershare/settings.py", "gunicorn.conf.py"]:
-        names |= set(
-            re.findall(r'(?:os\.environ\.get|env_int|env_bool|env_list)\(\s*"([A-Z0-9_]+)"', (ROOT / path).read_text())
+    names |= set(
+        re.findall(
+            r'(?:os\.environ\.get|env_int|env_bool|env_list)\(\s*"([A-Z0-9_]+)"',
+            (ROOT / "cheershare/settings.py").read_text(),
         )
-    return names
+    )
+    return names | set(re.findall(r"^export (GRANIAN_[A-Z0-9_]+)=", (ROOT / "scripts/serve").read_text(), re.MULTILINE))
 
 
 def requirement_names(path: str) -> set[str]:
@@ -42,8 +45,12 @@ def test_the_image_is_multi_stage_non_root_hash_checked_and_healthy():
     assert user and user.group(1) not in {"root", "0"}
     assert DOCKERFILE.index("USER ") < DOCKERFILE.index("CMD [")
     assert "HEALTHCHECK" in DOCKERFILE and "/healthz" in DOCKERFILE.split("HEALTHCHECK")[1]
-    command = re.search(r'^CMD \["gunicorn", "-c", "gunicorn.conf.py", "cheershare.wsgi"\]$', DOCKERFILE, re.MULTILINE)
-    assert command and (ROOT / "gunicorn.conf.py").exists() and (ROOT / "cheershare/wsgi.py").exists()
+    assert re.search(r'^CMD \["scripts/serve"\]$', DOCKERFILE, re.MULTILINE)
+    serve = (ROOT / "scripts/serve").read_text()
+    assert "app=cheershare.wsgi:application" in serve and (ROOT / "cheershare/wsgi.py").exists()
+    assert re.search(
+        r'^export GRANIAN_HOST="\$\{GRANIAN_HOST:-0\.0\.0\.0\}"$', serve, re.MULTILINE
+    )  # reachable in a container
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from accounts.models import User
+from tests.fakes import FakeSiteverify
 from tests.helpers import PHONE
 from tests.live import children, request, wait_until
 from tokens.models import Token
@@ -23,10 +24,10 @@ def timed(call):
     return result, time.monotonic() - started
 
 
-def test_slow_provider_does_not_slow_the_request(start_gunicorn, start_worker, fake_twilio):
+def test_slow_provider_does_not_slow_the_request(start_server, start_worker, fake_twilio):
     fake_twilio.script = [(201, None, 3)]
     start_worker()
-    server = start_gunicorn()
+    server = start_server()
     (status, _body, _), seconds = timed(
         lambda: request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})
     )
@@ -34,19 +35,19 @@ def test_slow_provider_does_not_slow_the_request(start_gunicorn, start_worker, f
     fake_twilio.wait_for_messages(1)
 
 
-def test_transient_twilio_failures_are_retried_by_the_worker(start_gunicorn, start_worker, fake_twilio):
+def test_transient_twilio_failures_are_retried_by_the_worker(start_server, start_worker, fake_twilio):
     fake_twilio.script = [(500, None, 0), (500, None, 0)]
     start_worker()
-    server = start_gunicorn()
+    server = start_server()
     assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
     fake_twilio.wait_for_messages(1)
     assert len(fake_twilio.requests) == 3
 
 
-def test_permanent_twilio_failure_is_tried_once_by_the_worker(start_gunicorn, start_worker, fake_twilio):
+def test_permanent_twilio_failure_is_tried_once_by_the_worker(start_server, start_worker, fake_twilio):
     fake_twilio.script = [(400, 21211, 0)]
     worker = start_worker()
-    server = start_gunicorn()
+    server = start_server()
     assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
     wait_until(lambda: "sms_failed" in worker.output(), what="the failure to be logged")
     time.sleep(0.5)
@@ -54,10 +55,10 @@ def test_permanent_twilio_failure_is_tried_once_by_the_worker(start_gunicorn, st
     assert '"error_code": 21211' in worker.output()
 
 
-def test_redis_outage_gives_503_keeps_bearer_auth_and_recovers(start_gunicorn, own_redis):
+def test_redis_outage_gives_503_keeps_bearer_auth_and_recovers(start_server, own_redis):
     user = User.objects.create_user(PHONE, "Asha")
     _token, plaintext = Token.objects.issue(user=user)
-    server = start_gunicorn(REDIS_URL=own_redis.url)
+    server = start_server(REDIS_URL=own_redis.url)
     signup = {"name": "Asha", "phone_number": PHONE}
     assert request(server.url + "/v1/signup", signup)[0] == 200
 
@@ -75,8 +76,8 @@ def test_redis_outage_gives_503_keeps_bearer_auth_and_recovers(start_gunicorn, o
     assert request(server.url + "/readyz")[0] == 200
 
 
-def test_postgres_outage_is_503_in_the_envelope(start_gunicorn):
-    server = start_gunicorn(DATABASE_URL="postgres://postgres@127.0.0.1:1/none")
+def test_postgres_outage_is_503_in_the_envelope(start_server):
+    server = start_server(DATABASE_URL="postgres://postgres@127.0.0.1:1/none")
     status, body, headers = request(server.url + "/v1/me", headers={"Authorization": "Bearer " + "A" * 26})
     assert status == 503 and body["code"] == "service_unavailable" and headers["Content-Type"] == "application/json"
     status, body, _ = request(server.url + "/readyz")
@@ -84,10 +85,10 @@ def test_postgres_outage_is_503_in_the_envelope(start_gunicorn):
     assert request(server.url + "/healthz")[0] == 200
 
 
-def test_worker_child_killed_mid_send_requeues_the_message(start_gunicorn, start_worker, fake_twilio):
+def test_worker_child_killed_mid_send_requeues_the_message(start_server, start_worker, fake_twilio):
     fake_twilio.script = [(201, None, 2)]
     worker = start_worker(pool="prefork")
-    server = start_gunicorn()
+    server = start_server()
     assert request(server.url + "/v1/signup", {"name": "A", "phone_number": PHONE})[0] == 200
     wait_until(lambda: len(fake_twilio.requests) == 1, what="the first send to start")
     for child in children(worker.proc.pid):
@@ -96,10 +97,10 @@ def test_worker_child_killed_mid_send_requeues_the_message(start_gunicorn, start
     assert fake_twilio.requests[0]["Body"] == fake_twilio.requests[1]["Body"]
 
 
-def test_a_killed_gunicorn_worker_is_replaced_and_clients_see_no_500(start_gunicorn):
+def test_a_killed_server_worker_is_replaced_and_clients_see_no_500(start_server):
     """Under a steady load of authenticated requests, one worker is killed with SIGKILL: the master
     starts another, clients see at most failed connections, never a 500, and service continues."""
-    server = start_gunicorn(workers=2)
+    server = start_server(workers=2)
     user = User.objects.create_user(PHONE, "Asha")
     _token, plaintext = Token.objects.issue(user=user)
     headers = {"Authorization": f"Bearer {plaintext}"}
@@ -126,3 +127,23 @@ def test_a_killed_gunicorn_worker_is_replaced_and_clients_see_no_500(start_gunic
     assert 500 not in seen and seen[200] > 50, seen
     assert set(seen) <= {200, "connection error"}, seen
     assert request(server.url + "/v1/me", headers=headers)[0] == 200
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_the_server_exits(start_server):
+    """A deploy stops the server with SIGTERM (scripts/serve gives its workers 20 s): a code request
+    already being served, here waiting 2 s on a slow CAPTCHA provider, still gets its 200."""
+    siteverify = FakeSiteverify("live-captcha-secret")
+    siteverify.valid, siteverify.delay = {"solved"}, 2
+    try:
+        server = start_server(CAPTCHA_SECRET=siteverify.secret, CAPTCHA_VERIFY_URL=siteverify.url)
+        body = {"name": "Asha", "phone_number": PHONE, "captcha_token": "solved"}
+        answers = []
+        client = threading.Thread(target=lambda: answers.append(request(server.url + "/v1/signup", body)))
+        client.start()
+        wait_until(lambda: siteverify.forms, what="the request to reach the CAPTCHA provider")
+        server.proc.terminate()
+        client.join(timeout=15)
+        assert answers and answers[0][0] == 200, answers
+        assert server.proc.wait(timeout=15) == 0
+    finally:
+        siteverify.stop()

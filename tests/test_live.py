@@ -1,4 +1,5 @@
-"""End to end on real processes: gunicorn, a Celery worker on Redis, the Twilio SDK against a fake."""
+"""End to end on real processes: the production server (granian), a Celery worker on Redis, the
+Twilio SDK against a fake."""
 
 import re
 import time
@@ -16,9 +17,9 @@ def code_from(message: dict) -> str:
     return re.search(r"password is (\d{6})", message["Body"]).group(1)
 
 
-def test_full_flow_through_worker_and_twilio(start_gunicorn, start_worker, fake_twilio):
+def test_full_flow_through_worker_and_twilio(start_server, start_worker, fake_twilio):
     worker = start_worker()
-    server = start_gunicorn()
+    server = start_server()
     status, body, headers = request(server.url + "/v1/signup", {"name": "Asha", "phone_number": PHONE})
     assert status == 200 and body["message"] == "OTP sent successfully"
     [message] = fake_twilio.wait_for_messages(1)
@@ -39,8 +40,8 @@ def test_full_flow_through_worker_and_twilio(start_gunicorn, start_worker, fake_
     assert code_from(message) not in logs and token not in logs and "live-twilio-auth-token" not in logs
 
 
-def test_closed_broker_port_gives_503_within_3_seconds_and_no_code_is_kept(start_gunicorn):
-    server = start_gunicorn(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+def test_closed_broker_port_gives_503_within_3_seconds_and_no_code_is_kept(start_server):
+    server = start_server(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     started = time.monotonic()
     status, body, _ = request(server.url + "/v1/signup", {"name": "Asha", "phone_number": PHONE})
     assert time.monotonic() - started < 3
@@ -51,14 +52,14 @@ def test_closed_broker_port_gives_503_within_3_seconds_and_no_code_is_kept(start
     assert status == 503 and body["checks"]["broker"].startswith("unavailable")
 
 
-def test_queued_message_expires_with_its_code_and_holds_no_plain_code(start_gunicorn, live_env, settings):
+def test_queued_message_expires_with_its_code_and_holds_no_plain_code(start_server, live_env, settings):
     import base64
     import datetime
     import json
 
     import redis
 
-    server = start_gunicorn(OTP_TTL="120")
+    server = start_server(OTP_TTL="120")
     assert request(server.url + "/v1/signup", {"name": "Asha", "phone_number": PHONE})[0] == 200
     broker = redis.Redis.from_url(live_env["CELERY_BROKER_URL"])
     [raw] = broker.lrange(live_env["CELERY_TASK_DEFAULT_QUEUE"], 0, -1)

@@ -108,9 +108,9 @@ def test_lost_subscription_stops_trusting_the_cache(api, warm_on_own_redis):
 
 
 @pytest.mark.live
-def test_revocation_reaches_every_gunicorn_worker_within_a_second(start_gunicorn, settings, api):
+def test_revocation_reaches_every_server_worker_within_a_second(start_server, settings, api):
     settings.TOKEN_CACHE_SECONDS = 300
-    server = start_gunicorn(workers=2, TOKEN_CACHE_SECONDS="300")
+    server = start_server(workers=2, TOKEN_CACHE_SECONDS="300")
     user = User.objects.create_user(PHONE, "Asha")
     someone = User.objects.create_user("+919876500009", "Ravi")
 

@@ -1,7 +1,7 @@
 """The passwordless peers beside ours, in the same `make bench` run: code request and verify.
 
 Each peer runs from its own virtual environment (.venv-peers) and settings module, on its own
-database of the benchmark's PostgreSQL, under the same gunicorn command (2 sync workers) and wrk.
+database of the benchmark's PostgreSQL, under the same server command (scripts/serve: granian, 2 workers) and wrk.
 The codes for the verify step are the ones its code-request runs asked for, read from the peer's own
 table (both store them in plain text). ``count_queries.py`` counts each step's SQL inside the peers' venv.
 """
@@ -90,9 +90,10 @@ class PeerServer:
         }
         subprocess.run([str(VENV / "bin/python"), "-m", "django", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
         self.proc = subprocess.Popen(
-            [str(VENV / "bin/gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "-w", "2",
-             "django.core.wsgi:get_wsgi_application()"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [str(ROOT / "scripts/serve"), "django.core.wsgi:get_wsgi_application", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env={**self.env, "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
