@@ -112,7 +112,7 @@ def summary(args, start: dict, end: dict, rounds: list, total: int) -> tuple[lis
         "# Soak: a bounded mixed load",
         "",
         f"{total:,} requests in {len(rounds)} rounds of {args.round_seconds} s (wrk, 8 connections) against granian",
-        "(2 sync workers), after a 5 s warm-up: 70 % authenticated /v1/me, 16 % /healthz, 2 % code requests for",
+        "(2 workers), after a 5 s warm-up: 70 % authenticated /v1/me, 16 % /healthz, 2 % code requests for",
         "new numbers (queued to a real Celery worker, sent to a loopback Twilio), 4 % malformed JSON (400),",
         "4 % unknown routes (404), 4 % wrong tokens (401).",
         "",
