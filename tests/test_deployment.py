@@ -1,6 +1,7 @@
 """The deployment files, read (no Docker engine runs here): the image, compose, the lock files and
 the Makefile agree with each other and with the settings the code reads."""
 
+import os
 import re
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def test_the_image_is_multi_stage_non_root_hash_checked_and_healthy():
     assert DOCKERFILE.index("USER ") < DOCKERFILE.index("CMD [")
     assert "HEALTHCHECK" in DOCKERFILE and "/healthz" in DOCKERFILE.split("HEALTHCHECK")[1]
     assert re.search(r'^CMD \["scripts/serve"\]$', DOCKERFILE, re.MULTILINE)
+    assert os.access(ROOT / "scripts/serve", os.X_OK)  # the image runs it as it is
     serve = (ROOT / "scripts/serve").read_text()
     assert "app=cheershare.wsgi:application" in serve and (ROOT / "cheershare/wsgi.py").exists()
     assert re.search(
@@ -75,6 +77,8 @@ def test_make_run_test_and_ci_install_from_the_lock_with_hashes():
     for target in ["run", "test-services", "test-defaults"]:
         assert re.search(rf"^{target}: \$\(VENV\)/.installed", makefile, re.MULTILINE)
     assert "make test" in (ROOT / ".ci/run").read_text()
+    serve = makefile.split("\nserve:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/serve --host" in serve  # make serve runs what the image runs
 
 
 def test_compose_sets_only_settings_the_code_reads():
