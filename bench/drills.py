@@ -4,9 +4,9 @@
 The stack: the production server (scripts/serve: granian, 2 workers) on a throwaway PostgreSQL
 cluster (``initdb``, its own port), the cache on a Redis server of its own, the Celery broker on the
 local Redis (its own queue), a real worker and a loopback Twilio reached by the real SDK. A bounded
-load of sign-ins and authenticated requests runs through each drill: Redis stopped and restarted, PostgreSQL stopped and
-restarted, the Celery worker killed mid-send, a server worker killed. Each ends with the same
-invariants. Then slow clients trickle their headers into the server, alone and behind nginx.
+load of sign-ins and authenticated requests runs through each drill: Redis stopped and restarted,
+PostgreSQL stopped and restarted, the Celery worker killed mid-send, a server worker killed. Each
+ends with the same invariants. Then slow clients trickle their headers into the server, alone and behind nginx.
 Writes bench/RESULTS-drills.md; ``--short`` is the CI form (shorter outages, same checks).
 """
 

@@ -17,23 +17,25 @@ function setup(thread) thread:set("id", #threads); table.insert(threads, thread)
 function init(args) id = wrk.thread:get("id") end
 function request()
   counter = counter + 1
-  local phone = string.format("+919%%09d", %(first)d + id * 1000000 + counter)
+  local phone = string.format("+919%%09d", %(first)d + id * %(per_thread)d + counter)
   return wrk.format(nil, nil, nil, '{"name": "Bench", "phone_number": "' .. phone .. '"}')
 end
 """
 
+NUMBERS_PER_THREAD = 1_000_000
+NUMBERS_PER_RUN = 5 * NUMBERS_PER_THREAD  # up to 4 wrk threads, and room to spare
+SIGNUP_RUNS = 10**9 // NUMBERS_PER_RUN  # the numbers after +919 have nine digits
 _signup_runs = itertools.count()
 
 
 def signup_lua() -> str:
     """Code requests for numbers no earlier run of this process used (a repeat would meet the
-    cooldown and measure cheap 429s): 1M numbers per wrk thread, up to 4 threads, 200 runs (the
-    numbers of a 201st would have 11 digits and measure 400s: 24 runs of bench/servers.py did that
-    to waitress, its last server, when the stride was 50M)."""
+    cooldown and measure cheap 429s); a run past SIGNUP_RUNS would ask for invalid numbers, so it
+    raises instead."""
     run = next(_signup_runs)
-    if run >= 200:
+    if run >= SIGNUP_RUNS:
         raise RuntimeError("no fresh numbers left for code requests in this process")
-    return SIGNUP_LUA_TEMPLATE % {"first": run * 5_000_000}
+    return SIGNUP_LUA_TEMPLATE % {"first": run * NUMBERS_PER_RUN, "per_thread": NUMBERS_PER_THREAD}
 
 
 VERIFY_LUA = """
