@@ -2,7 +2,6 @@
 per request, the body rules (413 over 1 MiB, 415 for non-JSON) answered before anything reads it,
 the request's language, and the admin's own middleware kept to the admin's pages."""
 
-import logging
 import re
 import secrets
 import time
@@ -19,7 +18,6 @@ from django.utils.translation import gettext as _
 from cheershare import logs, metrics
 from cheershare.errors import envelope
 
-access_log = logging.getLogger("cheershare.access")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ADMIN_PATH = "/admin/"
 
@@ -40,17 +38,14 @@ class RequestIDMiddleware:
             route = _route(request)
             metrics.observe_request(request.method, route, response.status_code, duration)
             user = getattr(request, "user", None)
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": request.id,
-                    "method": request.method,
-                    "path": request.path,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": round(duration * 1000, 2),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
-                },
+            logs.access_line(
+                request_id=request.id,
+                method=request.method,
+                path=request.path,
+                route=route,
+                status=response.status_code,
+                duration_ms=round(duration * 1000, 2),
+                user_id=user.pk if user is not None and user.is_authenticated else None,
             )
             return response
         finally:

@@ -117,7 +117,7 @@ def test_codes_are_uniform_with_leading_zeros():
     assert math.isclose(lead_zero_share, 0.1, abs_tol=0.02)
 
 
-def test_no_secret_reaches_any_log(api, sms_outbox, twilio_settings, fake_twilio, caplog):
+def test_no_secret_reaches_any_log(api, sms_outbox, twilio_settings, fake_twilio, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     for name in ["twilio", "twilio.http_client", "celery", "kombu", "urllib3", "django", "cheershare"]:
         caplog.set_level(logging.DEBUG, logger=name)
@@ -131,6 +131,8 @@ def test_no_secret_reaches_any_log(api, sms_outbox, twilio_settings, fake_twilio
     assert api.post("/v1/logout", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     assert len(caplog.records) > 10
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records) + caplog.text
+    text += capfd.readouterr().err  # the access lines, and whatever else reached standard error
+    assert '"logger": "cheershare.access"' in text
     codes = {r["Body"].split("password is ")[1][:6] for r in fake_twilio.requests}
     for secret in [*codes, token, "twilio-auth-token-secret"]:
         assert secret not in text

@@ -3,6 +3,7 @@
 import ipaddress
 import json
 import logging
+import os
 import re
 import subprocess
 
@@ -64,15 +65,21 @@ def test_swagger_ui_is_served_without_a_cdn(api):
     assert not re.search(r"https?://[^\s\"']*cdn", page, re.IGNORECASE)  # (a random CSRF token may spell "cdn")
 
 
-def test_each_request_logs_one_structured_line_without_secrets(api, sms_outbox, caplog):
+def access_lines(stderr: str) -> list[dict]:
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "cheershare.access"]
+
+
+def test_each_request_logs_one_structured_line_without_secrets(api, sms_outbox, caplog, capfd):
     caplog.set_level(logging.INFO, logger="cheershare.access")
     request_code(api)
     code = last_code(sms_outbox)
     token = verify(api, code).json()["token"]
     api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_REQUEST_ID="req-42")
-    lines = [r for r in caplog.records if r.name == "cheershare.access"]
+    stderr = capfd.readouterr().err
+    lines = access_lines(stderr)
     assert len(lines) == 3
-    line = json.loads(JSONFormatter().format(lines[-1]))
+    line = lines[-1]
     assert {key: line[key] for key in ["request_id", "method", "path", "route", "status", "user_id"]} == {
         "request_id": "req-42",
         "method": "GET",
@@ -81,8 +88,44 @@ def test_each_request_logs_one_structured_line_without_secrets(api, sms_outbox, 
         "status": 200,
         "user_id": User.objects.get().pk,
     }
-    assert line["duration_ms"] >= 0 and line["level"] == "INFO"
+    assert line["duration_ms"] >= 0 and line["level"] == "INFO" and line["message"] == "request"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", line["time"])
+    assert code not in stderr and token not in stderr
     assert code not in caplog.text and token not in caplog.text
+
+
+def test_the_access_line_has_the_shape_of_every_other_line(api, caplog, capfd):
+    caplog.set_level(logging.INFO, logger="cheershare.access")
+    logging.getLogger("cheershare.access").info("request", extra={"path": "/healthz"})
+    [record] = [r for r in caplog.records if r.name == "cheershare.access"]
+    api.get("/healthz")
+    [line] = access_lines(capfd.readouterr().err)
+    formatted = json.loads(JSONFormatter().format(record))
+    assert set(formatted) < set(line)
+    assert {key: line[key] for key in ["level", "logger", "message", "path"]} == {
+        key: formatted[key] for key in ["level", "logger", "message", "path"]
+    }
+
+
+def test_the_access_line_follows_its_logger_level(api, caplog, capfd):
+    caplog.set_level(logging.WARNING, logger="cheershare.access")
+    assert api.get("/healthz").status_code == 200
+    assert access_lines(capfd.readouterr().err) == []
+
+
+def test_a_request_is_answered_when_its_access_line_cannot_be_written(api, caplog, capfd):
+    caplog.set_level(logging.INFO, logger="cheershare.access")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails (EPIPE)
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    try:
+        response = api.get("/healthz")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write_end)
+    assert response.status_code == 200
 
 
 def metric(api, pattern: str) -> float:
