@@ -3,7 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
@@ -12,7 +12,8 @@ from rest_framework.test import APIRequestFactory
 from accounts.models import User
 from tests.helpers import PHONE, auth, last_code, request_code, sign_in, verify
 from tokens.authentication import BearerTokenAuthentication
-from tokens.models import Token
+from tokens.lookup import CompiledLookup
+from tokens.models import Token, hash_token
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,33 @@ def test_resolve_returns_a_fully_loaded_token_and_user(user):
         assert found.user.phone_number == PHONE and found.user.created_at.tzinfo is not None
         assert found.user.password == user.password and found.user.last_login is None
     assert len(queries) == 2  # the lookup, and the get() above: nothing was deferred
+    assert fields(found) == fields(Token.objects.get(pk=token.pk))  # the lookup's row format, the ORM's values
+    assert fields(found.user) == fields(User.objects.get(pk=user.pk))
+
+
+def fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("server_side_binding", [True, False])
+def test_the_lookup_reads_the_same_row_however_psycopg_binds(user, server_side_binding):
+    """DATABASE_SERVER_SIDE_BINDING=0 (behind a transaction-pooling PgBouncer) makes psycopg bind
+    client-side, with another cursor class: the binary row reads the same there."""
+    token, plaintext = Token.objects.issue(user=user, device_name="Pixel 8")
+    default = connections["default"]
+    options = {**default.settings_dict["OPTIONS"], "server_side_binding": server_side_binding}
+    if not server_side_binding:
+        options["prepare_threshold"] = None
+    other = type(default)({**default.settings_dict, "OPTIONS": options})  # a second connection
+    try:
+        lookup = CompiledLookup(Token, other)
+        found = lookup.run(other, digest=hash_token(plaintext), scope=token.scope, now=timezone.now())
+        assert fields(found) == fields(Token.objects.get(pk=token.pk))
+        assert fields(found.user) == fields(User.objects.get(pk=user.pk))
+    finally:
+        other.close()
 
 
 def test_repeated_authenticated_requests_never_fail(api, user):
