@@ -1,6 +1,5 @@
 """The measurements of `make bench`, each returned as a row: metric, value, target, met."""
 
-import socket
 import statistics
 import tempfile
 import time
@@ -8,15 +7,10 @@ from pathlib import Path
 
 from bench import seed, wrk
 from bench.peers import run as peers
+from tests.live import free_port
 
 SIGNUP_PHONES = "+917%09d"
 ROUNDS = 3  # rounds of the floors, then the targets, per share; the median is reported
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def row(metric: str, value: float, fmt: str = "{:.2f}", target: str = "", met: bool | None = None) -> dict:

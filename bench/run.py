@@ -7,11 +7,8 @@ Every figure is a ratio taken in this one run; the table and the machine go to b
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +38,7 @@ SERVER_QUEUE = f"cheershare-bench-{os.getpid()}"
 
 import django  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
 
 def recreate_database() -> None:
@@ -57,34 +50,19 @@ def drop_database() -> None:
     subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
 
 
-class Server:
+class Server(Process):
+    """Ours under the production command (scripts/serve: granian, 2 workers), output dropped."""
+
     def __init__(self, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
+        env = {**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE, **env}
+        super().__init__(
             [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-                "CELERY_BROKER_URL": SERVER_BROKER,
-                "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE,
-                **env,
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            on_path(BIN, env),
+            quiet=True,
         )
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+        wait_until(lambda: answers(self.url + "/healthz"), what="the server")
 
 
 def delete_queue() -> None:

@@ -12,18 +12,15 @@ default before granian).
 
 import argparse
 import os
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, free_port, recreate_database  # noqa: E402  (sets the bench env)
+from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, recreate_database  # noqa: E402  (sets the bench env)
+from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
-BIN = Path(sys.executable).parent
 ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
 
 
@@ -45,7 +42,7 @@ def commands(port: int) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-class Served:
+class Served(Process):
     def __init__(self, name: str):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -54,23 +51,9 @@ class Served:
             "CELERY_BROKER_URL": SERVER_BROKER,
             "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE,
             "TOKEN_CACHE_SECONDS": "0",
-            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         }
-        self.proc = subprocess.Popen(
-            commands(port)[name], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+        super().__init__(commands(port)[name], on_path(BIN, env), quiet=True)
+        wait_until(lambda: answers(self.url + "/healthz"), what=name)
 
 
 def main() -> None:

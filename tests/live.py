@@ -23,12 +23,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Process:
-    """A child process whose output is collected when it stops (tests read it for secrets)."""
+def on_path(bin_dir: Path, env: dict) -> dict:
+    """``env`` with ``bin_dir`` first on PATH, so scripts/serve runs the granian of that environment."""
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"}
 
-    def __init__(self, args: list[str], env: dict):
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+class Process:
+    """A child process whose output is collected when it stops (tests read it for secrets), or dropped
+    (``quiet``: at a benchmark's rates a server's access lines would grow a file by gigabytes)."""
+
+    def __init__(self, args: list[str], env: dict, *, quiet: bool = False):
+        self.log = None if quiet else tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log or subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
 
     def stop(self) -> str:
         self.proc.terminate()
@@ -40,6 +48,8 @@ class Process:
         return self.output()
 
     def output(self) -> str:
+        if self.log is None:
+            return ""
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
@@ -53,7 +63,7 @@ class WebServer(Process):
         super().__init__(
             [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(workers), "--blocking-threads", str(threads)],
-            {**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', os.defpath)}"},
+            on_path(BIN, env),
         )  # fmt: skip
         wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="the server to answer /healthz")
         # every worker up: granian started after a SIGTERM misses it and is killed 20 s later
@@ -96,6 +106,15 @@ def wait_until(predicate, *, timeout: float = 20, what: str = "condition") -> No
             pass
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def answers(url: str) -> bool:
+    """Whether a server answers ``url`` with any HTTP status (nothing listening raises OSError)."""
+    try:
+        urllib.request.urlopen(url, timeout=1).close()
+    except urllib.error.HTTPError as error:
+        error.close()
+    return True
 
 
 def request(

@@ -10,12 +10,12 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from bench import wrk
+from tests.live import Process, answers, on_path, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VENV = ROOT / ".venv-peers"
@@ -79,7 +79,9 @@ def psql(database: str, sql: str) -> str:
     ).stdout  # fmt: skip
 
 
-class PeerServer:
+class PeerServer(Process):
+    """A peer under the same server command, from its own environment, output dropped."""
+
     def __init__(self, settings: str, database: str, port: int):
         self.url = f"http://127.0.0.1:{port}"
         self.env = {
@@ -89,25 +91,13 @@ class PeerServer:
             "PYTHONPATH": str(ROOT),
         }
         subprocess.run([str(VENV / "bin/python"), "-m", "django", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
-        self.proc = subprocess.Popen(
+        super().__init__(
             [str(ROOT / "scripts/serve"), "django.core.wsgi:get_wsgi_application", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            cwd=ROOT, env={**self.env, "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            on_path(VENV / "bin", self.env),
+            quiet=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/nothing-here", timeout=1)
-            except urllib.error.HTTPError:
-                return  # it answers (404)
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{settings} did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+        wait_until(lambda: answers(self.url + "/nothing-here"), what=settings)  # it answers (404)
 
 
 def post(url: str, body: dict) -> int:
