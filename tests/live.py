@@ -1,5 +1,6 @@
 """Real processes for end-to-end tests: the production server (granian) and a Celery worker."""
 
+import http.client
 import json
 import os
 import signal
@@ -120,7 +121,8 @@ def answers(url: str) -> bool:
 def request(
     url: str, body: dict | None = None, *, method: str | None = None, headers: dict | None = None, timeout: float = 10
 ) -> tuple[int, dict, Message]:
-    """(status, JSON body, headers: looked up by any case) of one HTTP call; errors are answers, not exceptions."""
+    """(status, JSON body, headers: looked up by any case) of one HTTP call; errors are answers, not exceptions.
+    An answer cut off mid-body (its worker killed) is a broken connection: ConnectionResetError, an OSError."""
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"), headers=all_headers)
@@ -129,6 +131,8 @@ def request(
             return response.status, json.loads(response.read() or b"{}"), response.headers
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}"), error.headers
+    except http.client.IncompleteRead as error:
+        raise ConnectionResetError(f"the answer was cut off: {error!r}") from error
 
 
 def base_env(**overrides: str) -> dict:

@@ -3,6 +3,7 @@ workers killed."""
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -127,6 +128,24 @@ def test_a_killed_server_worker_is_replaced_and_clients_see_no_500(start_server)
     assert 500 not in seen and seen[200] > 50, seen
     assert set(seen) <= {200, "connection error"}, seen
     assert request(server.url + "/v1/me", headers=headers)[0] == 200
+
+
+def test_an_answer_cut_off_mid_body_is_a_broken_connection_to_the_load():
+    """What a client sees when the worker answering it dies mid-body: the load threads above (and the
+    drills') count it as a connection error instead of dying on http.client.IncompleteRead."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def answer_half():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+
+        thread = threading.Thread(target=answer_half)
+        thread.start()
+        with pytest.raises(ConnectionResetError, match="cut off"):
+            request(f"http://127.0.0.1:{listener.getsockname()[1]}/v1/me")
+        thread.join()
 
 
 def test_sigterm_lets_the_request_in_flight_finish_then_the_server_exits(start_server):
