@@ -11,16 +11,19 @@ def auth(plaintext: str) -> dict:
 
 
 def run_concurrently(count: int, work) -> list:
-    """Run ``work()`` in ``count`` threads released together; returns their results."""
+    """Run ``work()`` in ``count`` threads released together; returns their results, or raises the
+    first exception one of them raised (a call that failed is never just missing from the results)."""
     from django.db import connection
 
     barrier = threading.Barrier(count)
-    results = []
+    results, errors = [], []
 
     def run():
         barrier.wait()
         try:
             results.append(work())
+        except Exception as error:
+            errors.append(error)
         finally:
             connection.close()
 
@@ -29,6 +32,8 @@ def run_concurrently(count: int, work) -> list:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     return results
 
 

@@ -8,6 +8,7 @@
 """
 
 import os
+import tempfile
 
 TEST_STACK = os.environ.get("TEST_STACK", "services")
 if TEST_STACK == "services":
@@ -24,3 +25,10 @@ else:
 from cheershare.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if TEST_STACK == "defaults":
+    # A file, as make run's db.sqlite3 is: an in-memory test database shares one cache between its
+    # connections, and answers a writer that meets another "database table is locked" at once, where a
+    # file makes it wait its turn (SQLite's busy timeout).
+    test_file = os.path.join(tempfile.gettempdir(), f"cheershare-test-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": test_file}  # noqa: F405
