@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench import seed, wrk
 from bench.peers import run as peers
+from tests.helpers import statement_counts
 from tests.live import free_port
 
 SIGNUP_PHONES = "+917%09d"
@@ -244,15 +245,8 @@ def signin_queries() -> tuple[list[int], list[int]]:
             app.conf.task_always_eager = True
         with CaptureQueriesContext(connection) as verify_queries:
             client.post("/v1/signup", {"phone_number": phone, "otp": code}, content_type="application/json")
-        counts = [_statements(code_queries), _statements(verify_queries)]
+        counts = [statement_counts(code_queries), statement_counts(verify_queries)]
     return counts[0], counts[1]
-
-
-def _statements(queries) -> list[int]:
-    """[statements, writes], leaving out transaction control (BEGIN, COMMIT, savepoints)."""
-    sql = [q["sql"].lstrip().upper() for q in queries]
-    sql = [s for s in sql if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"))]
-    return [len(sql), sum(1 for s in sql if s.startswith(("INSERT", "UPDATE", "DELETE")))]
 
 
 def queries_per_request(token: str) -> tuple[list[dict], dict[str, list[float]]]:

@@ -37,6 +37,20 @@ def run_concurrently(count: int, work) -> list:
     return results
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def statements(queries) -> list[str]:
+    """The SQL a ``CaptureQueriesContext`` saw, without transaction control (BEGIN, COMMIT, savepoints)."""
+    return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL)]
+
+
+def statement_counts(queries) -> list[int]:
+    """[statements, writes] of ``statements(queries)``."""
+    sql = [s.lstrip().upper() for s in statements(queries)]
+    return [len(sql), sum(1 for s in sql if s.startswith(("INSERT", "UPDATE", "DELETE")))]
+
+
 def request_code(api, phone=PHONE, name="Asha", **headers):
     return api.post("/v1/signup", {"name": name, "phone_number": phone}, format="json", **headers)
 

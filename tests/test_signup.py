@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from accounts.code_store import PendingCode, state_key
 from accounts.models import User
-from tests.helpers import PHONE, last_code, request_code, run_concurrently, verify
+from tests.helpers import PHONE, last_code, request_code, run_concurrently, statements, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -230,9 +230,7 @@ def test_a_verify_writes_in_three_statements_and_the_token_brings_its_audit_row(
     request_code(api)
     with CaptureQueriesContext(connection) as queries:
         assert verify(api, last_code(sms_outbox), device_name="Pixel 8").status_code == 200
-    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
-    statements = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(control)]
-    assert [sql.split()[0] for sql in statements] == ["INSERT", "INSERT", "UPDATE"]
+    assert [sql.split()[0] for sql in statements(queries)] == ["INSERT", "INSERT", "UPDATE"]
     token, user = Token.objects.get(), User.objects.get()
     audit = AuditEvent.objects.get()
     assert (audit.user_id, audit.event, audit.detail, audit.created_at) == (

@@ -12,6 +12,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from tests.helpers import statement_counts  # noqa: E402
+
 STEPS = {
     "django-rest-passwordless": ("/auth/mobile/", "mobile", "/auth/token/"),
     "django-phone-verify": ("/phone/register", "phone_number", "/phone/verify"),
@@ -21,10 +23,7 @@ STEPS = {
 def counted(client: Client, path: str, body: dict) -> list[int]:
     with CaptureQueriesContext(connection) as queries:
         client.post(path, body, content_type="application/json")
-    statements = [q["sql"].lstrip().upper() for q in queries]
-    statements = [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK"))]
-    writes = [sql for sql in statements if sql.startswith(("INSERT", "UPDATE", "DELETE"))]
-    return [len(statements), len(writes)]
+    return statement_counts(queries)
 
 
 def main(name: str) -> None:
