@@ -12,6 +12,8 @@ from tests.live import free_port
 
 SIGNUP_PHONES = "+917%09d"
 ROUNDS = 3  # rounds of the floors, then the targets, per share; the median is reported
+CODE_FLOOR = "a DRF serializer, one Redis script, one Celery publish"  # bench/floor.py
+VERIFY_FLOOR = "a DRF serializer, one Redis script, one transaction of three inserts"
 
 
 def row(metric: str, value: float, fmt: str = "{:.2f}", target: str = "", met: bool | None = None) -> dict:
@@ -44,11 +46,14 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
     rows, sides = [], []
     try:
 
-        def measured(targets: dict, own=None) -> dict:
-            """``interleaved`` against the bare floor and, if given, ``own`` (our open view's server)."""
+        def measured(targets: dict, own=None, least=None) -> dict:
+            """``interleaved`` against the bare floor and, if given, ``own`` (our open view's server) and
+            ``least`` (a sign-in floor's spec)."""
             floors = {"bare": (bare, "/bench/open")}
             if own is not None:
                 floors["own"] = (own, "/bench/open")
+            if least is not None:
+                floors["least"] = least
             return interleaved(targets, floors, seconds / 2)
 
         auth = bearer(token)
@@ -91,12 +96,24 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
         auth_rows, ours_sql = queries_per_request(token)
         rows += auth_rows
 
-        signup = measured({"code": (strict, "/v1/signup", None, wrk.signup_lua)})["code"]
-        rows.append(ratio_row("POST /v1/signup, code request / bare floor", signup["bare"], 0.5))
+        least = (bare, "/bench/code-request", None, wrk.signup_lua)
+        code = measured({"code": (strict, "/v1/signup", None, wrk.signup_lua)}, least=least)
+        signup = code["code"]
+        rows += [
+            ratio_row("POST /v1/signup, code request / bare floor", signup["bare"], 0.5),
+            ratio_row(f"code-request floor ({CODE_FLOOR}) / bare floor", code["least"]["bare"], None),
+            ratio_row("POST /v1/signup, code request / code-request floor", signup["least"], None),
+        ]
         pairs = seed_codes(sizes["codes"])
         verify_runs = wrk.verify_lua(pairs, sizes["codes"], runs=ROUNDS + 1)  # the warm-up and each round
-        verify = measured({"verify": (strict, "/v1/signup", None, verify_runs)})["verify"]
-        rows.append(ratio_row("POST /v1/signup, verify (user + token created) / bare floor", verify["bare"], 0.3))
+        least = (bare, "/bench/verify", None, wrk.verify_lua(pairs, sizes["codes"], runs=ROUNDS + 1))
+        checked = measured({"verify": (strict, "/v1/signup", None, verify_runs)}, least=least)
+        verify = checked["verify"]
+        rows += [
+            ratio_row("POST /v1/signup, verify (user + token created) / bare floor", verify["bare"], 0.3),
+            ratio_row(f"verify floor ({VERIFY_FLOOR}) / bare floor", checked["least"]["bare"], None),
+            ratio_row("POST /v1/signup, verify / verify floor", verify["least"], None),
+        ]
         rows.append(
             row("verify requests that were not 200 (codes ran out or reused)", verify["result"].errors, "{:.0f}")
         )
@@ -179,6 +196,9 @@ def interleaved(targets: dict, floors: dict, seconds: float) -> dict:
     for spec in [*floors.values(), *targets.values()]:
         run(spec, 1)  # warm-up
     runs = [{name: run(spec, seconds) for name, spec in [*floors.items(), *targets.items()]} for _ in range(ROUNDS)]
+    failed = {name: r[name].errors for r in runs for name in floors if r[name].errors}
+    if failed:
+        raise RuntimeError(f"a floor answered with errors, so it measures nothing: {failed}")
     names = list(floors)
     out = {}
     for name in [*floors, *targets]:
