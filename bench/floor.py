@@ -1,5 +1,9 @@
 """The floor views. ``OpenView``: a DRF APIView as small as /v1/protected, with no authentication.
 
+``LookupView``: a strict authenticated request done the plain way, a DRF view that hashes the bearer
+token and reads its row, joined to its user, in one indexed SELECT through Django's cursor, on
+Django's default database settings (the bare settings: no prepared statements, rows read as text).
+
 The sign-in floors do the least the sign-in flow of issue 16 (item 2) can do on this stack, with none
 of our rules: a two-field DRF serializer, one Redis script call, and then one Celery publish (a code
 request) or one transaction of three single-row writes (a verify). Nothing is checked or limited, so
@@ -28,6 +32,11 @@ if sends == 1 then redis.call('EXPIRE', KEYS[2], 3600) end
 return sends
 """
 TAKE = "local state = redis.call('GET', KEYS[1]) redis.call('DEL', KEYS[1]) return state"
+LOOKUP = (
+    "SELECT tokens.id, tokens.scope, tokens.expiry, users.id, users.name FROM tokens"
+    " JOIN users ON users.id = tokens.user_id WHERE tokens.hash = %s"
+    " AND tokens.scope = 'authentication' AND tokens.expiry > %s AND users.is_active"
+)
 INSERT_SESSION = "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (%s, %s, %s)"
 
 
@@ -36,6 +45,20 @@ class OpenView(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request):
+        return Response({"data": "Protected"})
+
+
+class LookupView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        _scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        with connection.cursor() as cursor:
+            cursor.execute(LOOKUP, [hashlib.sha256(key.encode()).digest(), datetime.now(UTC)])
+            row = cursor.fetchone()
+        if row is None:
+            return Response({"detail": "Invalid or expired token."}, status=401)
         return Response({"data": "Protected"})
 
 

@@ -12,6 +12,7 @@ from tests.live import free_port
 
 SIGNUP_PHONES = "+917%09d"
 ROUNDS = 3  # rounds of the floors, then the targets, per share; the median is reported
+LOOKUP_VIEW = "a bare DRF view, one SELECT by the token's hash on Django's default database settings"
 CODE_FLOOR = "a DRF serializer, one Redis script, one Celery publish"  # bench/floor.py
 VERIFY_FLOOR = "a DRF serializer, one Redis script, one transaction of three inserts"
 
@@ -48,7 +49,7 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
 
         def measured(targets: dict, own=None, least=None) -> dict:
             """``interleaved`` against the bare floor and, if given, ``own`` (our open view's server) and
-            ``least`` (a sign-in floor's spec)."""
+            ``least`` (a view of bench/floor.py: the one-query view or a sign-in floor)."""
             floors = {"bare": (bare, "/bench/open")}
             if own is not None:
                 floors["own"] = (own, "/bench/open")
@@ -64,6 +65,7 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
                 "me": (strict, "/v1/me", auth),
             },
             own=strict,
+            least=(bare, "/bench/lookup", auth),
         )
         floor, me = first["own"]["result"], first["me"]["result"]
         protected = first["protected"]["result"]
@@ -76,6 +78,8 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
             ),
             ratio_row("open DRF view under our middleware / bare floor", first["own"]["bare"], None),
             ratio_row("strict: GET /v1/protected / bare floor", first["protected"]["bare"], 0.6),
+            ratio_row(f"one-query view ({LOOKUP_VIEW}) / bare floor", first["least"]["bare"], None),
+            ratio_row("strict: GET /v1/protected / one-query view", first["protected"]["least"], None),
             row("open DRF view (floor), strict server", floor.rps, "{:.0f} req/s"),
             ratio_row(f"strict: GET /v1/me / floor ({sizes['small']:,} tokens)", first["me"]["own"], 0.85),
             ratio_row(
