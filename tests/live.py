@@ -31,21 +31,33 @@ def on_path(bin_dir: Path, env: dict) -> dict:
 
 class Process:
     """A child process whose output is collected when it stops (tests read it for secrets), or dropped
-    (``quiet``: at a benchmark's rates a server's access lines would grow a file by gigabytes)."""
+    (``quiet``: at a benchmark's rates a server's access lines would grow a file by gigabytes).
+    It leads its own process group, so stopping it also ends what it started (a server's workers)."""
 
     def __init__(self, args: list[str], env: dict, *, quiet: bool = False):
         self.log = None if quiet else tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self.log or subprocess.DEVNULL, stderr=subprocess.STDOUT
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def stop(self) -> str:
+        """SIGTERM, SIGKILL after 10 s, then SIGKILL to whatever is left of its group: a worker can
+        outlive a master killed before it stopped its workers."""
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         return self.output()
 
     def output(self) -> str:

@@ -128,6 +128,19 @@ def test_a_killed_server_worker_is_replaced_and_clients_see_no_500(start_server)
     assert 500 not in seen and seen[200] > 50, seen
     assert set(seen) <= {200, "connection error"}, seen
     assert request(server.url + "/v1/me", headers=headers)[0] == 200
+    # Was: the replacement worker outlived its master (killed after 10 s), one stray granian per run.
+    processes = [server.proc.pid, *children(server.proc.pid)]
+    server.stop()
+    wait_until(lambda: not [pid for pid in processes if alive(pid)], timeout=5, what="the server's processes to end")
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is running (a zombie, dead but not yet reaped by its parent, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_an_answer_cut_off_mid_body_is_a_broken_connection_to_the_load():
