@@ -40,18 +40,19 @@ LOOKUP = (
 INSERT_SESSION = "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (%s, %s, %s)"
 
 
-class OpenView(APIView):
+class Open(APIView):
+    """No authentication, no permission: every floor view starts here."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
+
+class OpenView(Open):
     def get(self, request):
         return Response({"data": "Protected"})
 
 
-class LookupView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class LookupView(Open):
     def get(self, request):
         _scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         with connection.cursor() as cursor:
@@ -95,11 +96,8 @@ def _key(phone: str) -> str:
     return f"{os.environ.get('CACHE_KEY_PREFIX', 'bench')}:floor:{phone}"
 
 
-class CodeRequestFloor(APIView):
+class CodeRequestFloor(Open):
     """Validate, keep a hashed code and count the send in one script, queue one task."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
 
     def post(self, request):
         data = CodeRequestInput(data=request.data)
@@ -113,11 +111,8 @@ class CodeRequestFloor(APIView):
         return Response({"success": True, "expires_in": CODE_TTL})
 
 
-class VerifyFloor(APIView):
+class VerifyFloor(Open):
     """Validate, take the pending code in one script, write three rows in one transaction."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
 
     def post(self, request):
         data = VerifyInput(data=request.data)
