@@ -103,9 +103,9 @@ class CodeRequestFloor(Open):
         data = CodeRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         phone, services = data.validated_data["phone_number"], _services()
-        code = f"{secrets.randbelow(10**6):06d}"
+        code, key = f"{secrets.randbelow(10**6):06d}", _key(phone)
         digest = hashlib.sha256(f"{phone}:{code}".encode()).digest()
-        services.store(keys=[_key(phone), _key(phone) + ":sends"], args=[digest, CODE_TTL])
+        services.store(keys=[key, key + ":sends"], args=[digest, CODE_TTL])
         expires = datetime.now(UTC) + timedelta(seconds=CODE_TTL)
         services.celery.send_task("bench.floor.send", args=[phone, code], expires=expires, retry=False)
         return Response({"success": True, "expires_in": CODE_TTL})
