@@ -2,12 +2,17 @@
 
 Each app declares its knobs once, with their defaults and parsers, in its ``app_settings`` module.
 ``settings.py`` reads the ones the environment sets (and only there is the environment read); the
-apps read ``django.conf.settings`` lazily through the declaration, so ``override_settings`` works.
+apps read ``django.conf.settings`` lazily through the declaration, so ``override_settings`` works:
+values are remembered for as long as Django keeps the same settings object (``override_settings``,
+and pytest-django's ``settings`` fixture, swap in a new one on every change and the old one back).
+Remembering matters: a code request reads 16 knobs, and reading an unset one through
+``django.conf.settings`` raises and catches an AttributeError each time (6 % of its CPU).
 """
 
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
@@ -37,9 +42,27 @@ class Knob:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        from django.conf import settings
+        return _remembered.get(self.name, self.default)
 
-        return getattr(settings, self.name, self.default)
+
+class _Remembered:
+    """The knob values read from one settings object (``settings._wrapped``), by name."""
+
+    def __init__(self):
+        self.source, self.values = None, {}
+
+    def get(self, name: str, default: Any) -> Any:
+        source = settings._wrapped
+        if source is not self.source:
+            self.source, self.values = source, {}
+        try:
+            return self.values[name]
+        except KeyError:
+            value = self.values[name] = getattr(settings, name, default)
+            return value
+
+
+_remembered = _Remembered()
 
 
 class AppSettings:

@@ -101,3 +101,24 @@ def test_celery_keeps_the_values_django_settings_give_it(settings):
     }
     assert {key: app.conf[key] for key in expected} == expected
     assert app.conf.task_serializer == "json"  # one of Celery's own defaults, kept too
+
+
+def test_app_settings_follow_every_settings_change(settings):
+    """Knob values are remembered between reads, and forgotten whenever Django says that setting
+    changed: set, changed again, deleted (back to the default), and restored by override_settings."""
+    from django.test import override_settings
+
+    from accounts.app_settings import app_settings
+
+    default = type(app_settings).OTP_TTL.default
+    del settings.OTP_TTL
+    assert app_settings.OTP_TTL == default
+    settings.OTP_TTL = 120
+    assert app_settings.OTP_TTL == 120
+    settings.OTP_TTL = 90
+    assert app_settings.OTP_TTL == 90
+    with override_settings(OTP_TTL=45):
+        assert app_settings.OTP_TTL == 45
+    assert app_settings.OTP_TTL == 90
+    del settings.OTP_TTL
+    assert app_settings.OTP_TTL == default
