@@ -9,34 +9,44 @@ from messaging.numbers import parsed
 
 MAX_INPUT_LENGTH = 32
 INVALID_MESSAGE = _("Enter a valid phone number, e.g. +919876543210.")
+NUMBER_TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
+TYPE_MESSAGE = _("This kind of number cannot receive sign-in codes; use a mobile number.")
 
 
 def normalize_phone(raw: str) -> str:
     """Return ``raw`` in E.164, reading national numbers in PHONE_DEFAULT_REGION; else ValidationError."""
-    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_INPUT_LENGTH:
-        raise ValidationError(INVALID_MESSAGE, code="invalid")
-    try:
-        number = phonenumbers.parse(raw.strip(), app_settings.PHONE_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(INVALID_MESSAGE, code="invalid") from None
+    number = _parse(raw)
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(INVALID_MESSAGE, code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-NUMBER_TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
-TYPE_MESSAGE = _("This kind of number cannot receive sign-in codes; use a mobile number.")
+def sign_in_number(raw: str) -> str:
+    """``raw`` in E.164 if it is a valid number of a type in PHONE_ALLOWED_TYPES (no premium-rate,
+    toll-free, satellite, shared-cost, UAN, pager or personal numbers by default); else ValidationError.
 
-
-def require_allowed_type(e164: str) -> None:
-    """ValidationError unless the number's type is in PHONE_ALLOWED_TYPES (no premium-rate, toll-free,
-    satellite, shared-cost, UAN, pager or personal numbers by default)."""
-    allowed = {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES if name in NUMBER_TYPES}
-    if phonenumbers.number_type(parsed(e164)) not in allowed:
+    One parse and one type lookup (phonenumbers' type is UNKNOWN exactly when the number is invalid);
+    a number typed in E.164 is parsed through ``parsed``, so the request's later region lookups reuse it."""
+    number = _parse(raw)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        raise ValidationError(INVALID_MESSAGE, code="invalid")
+    if kind not in {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES if name in NUMBER_TYPES}:
         raise ValidationError(TYPE_MESSAGE, code="invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_e164(value: str) -> None:
     """Model-field validator: the value must already be a valid number in E.164."""
     if normalize_phone(value) != value:
         raise ValidationError(_("Enter the number in E.164 form, e.g. +919876543210."), code="invalid")
+
+
+def _parse(raw: str) -> phonenumbers.PhoneNumber:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_INPUT_LENGTH:
+        raise ValidationError(INVALID_MESSAGE, code="invalid")
+    text = raw.strip()
+    try:
+        return parsed(text) if text.startswith("+") else phonenumbers.parse(text, app_settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(INVALID_MESSAGE, code="invalid") from None

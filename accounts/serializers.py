@@ -1,5 +1,6 @@
 """Request and response shapes of the sign-in and profile routes."""
 
+import copy
 import unicodedata
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -7,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.app_settings import app_settings
-from accounts.phone import normalize_phone, require_allowed_type
+from accounts.phone import sign_in_number
 from messaging.app_settings import app_settings as messaging_settings
 
 # Control, surrogate and format characters (Cf: RLO and the other bidi controls, zero-width, tags).
@@ -43,9 +44,7 @@ class PhoneNumberField(StrictCharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         try:
-            e164 = normalize_phone(value)
-            require_allowed_type(e164)
-            return e164
+            return sign_in_number(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
@@ -83,21 +82,31 @@ class ChannelField(StrictCharField):
         return value
 
 
-class CodeRequestInput(serializers.Serializer):
+class Input(serializers.Serializer):
+    """A flat request shape. Its fields are shallow copies of the declared ones: DRF deep-copies
+    them for every instance, which re-runs each field's ``__init__`` (its validators and merged
+    error messages) and cost a code request 350 µs of its 5 ms; a copy binds on its own, and
+    shares only what validation reads (validators, error messages)."""
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class CodeRequestInput(Input):
     name = NameField()
     phone_number = PhoneNumberField()
     channel = ChannelField()
     captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
 
 
-class VerifyInput(serializers.Serializer):
+class VerifyInput(Input):
     phone_number = PhoneNumberField()
     name = NameField(required=False)
     otp = OTPField()
     device_name = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
 
 
-class PhoneChangeInput(serializers.Serializer):
+class PhoneChangeInput(Input):
     """Without ``otp``: send a code to the new number. With it: verify it and move the account."""
 
     phone_number = PhoneNumberField()
@@ -121,7 +130,7 @@ def user_data(user) -> dict:
     return _user_output.to_representation(user)
 
 
-class UserUpdateInput(serializers.Serializer):
+class UserUpdateInput(Input):
     name = NameField()
 
 

@@ -37,6 +37,74 @@ def test_default_region_is_a_setting(api, sms_outbox, settings):
     assert sms_outbox[-1].to == "+12015550123"
 
 
+NUMBERS = [
+    "+919876543210",  # mobile
+    "98765 43210",  # national, in PHONE_DEFAULT_REGION
+    "+14155550123",  # fixed line or mobile
+    "+442071838750",  # fixed line
+    "+18002345678",  # toll free
+    "+19005551234",  # premium rate
+    "+881612345678",  # satellite (non-geographic)
+    "+91987654321",  # too short
+    "+999123456",  # no such country code
+    "+1 415 555 0123 ext. 9",
+    "+",
+]
+
+
+@pytest.mark.parametrize("raw", NUMBERS)
+def test_sign_in_numbers_are_judged_as_phonenumbers_judges_them(raw):
+    """One parse and one type lookup give what validity and type, asked separately, would give."""
+    import phonenumbers
+    from django.core.exceptions import ValidationError
+
+    from accounts.app_settings import app_settings
+    from accounts.phone import NUMBER_TYPES, sign_in_number
+
+    allowed = {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES}
+    try:
+        number = phonenumbers.parse(raw, app_settings.PHONE_DEFAULT_REGION)
+        expected = (
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in allowed
+            else None
+        )
+    except phonenumbers.NumberParseException:
+        expected = None
+    try:
+        got = sign_in_number(raw)
+    except ValidationError:
+        got = None
+    assert got == expected
+
+
+def test_a_number_sent_in_e164_is_parsed_once_per_request(api, sms_outbox, monkeypatch):
+    """Its validation, type, region, limits and message record share one parse."""
+    import phonenumbers
+
+    from messaging.numbers import parsed
+
+    parse, calls = phonenumbers.parse, []
+    monkeypatch.setattr(phonenumbers, "parse", lambda *args, **kw: calls.append(args) or parse(*args, **kw))
+    parsed.cache_clear()
+    assert request_code(api, phone="+919876500123").status_code == 200
+    assert calls == [("+919876500123",)]
+
+
+def test_each_request_shape_binds_its_own_fields():
+    """Input serializers copy their declared fields: two at once never share a bound field, and the
+    declared ones stay unbound."""
+    from accounts.serializers import CodeRequestInput
+
+    first = CodeRequestInput(data={"name": "Asha", "phone_number": PHONE})
+    second = CodeRequestInput(data={"name": "", "phone_number": "12"})
+    assert first.is_valid() and not second.is_valid()
+    assert set(second.errors) == {"name", "phone_number"} and first.errors == {}
+    for name, field in first.fields.items():
+        assert field.parent is first and second.fields[name].parent is second
+        assert CodeRequestInput._declared_fields[name].parent is None
+
+
 @pytest.mark.parametrize("phone", ["12", "+1", "hello", "+91987654321099999", "", "+9198765\x0043210", 919876543210])
 def test_invalid_phone_is_a_field_error(api, sms_outbox, phone):
     response = request_code(api, phone=phone)
