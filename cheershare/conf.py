@@ -49,16 +49,17 @@ class _Remembered:
     """The knob values read from one settings object (``settings._wrapped``), by name."""
 
     def __init__(self):
-        self.source, self.values = None, {}
+        self.state: tuple[object, dict[str, Any]] = (None, {})  # one attribute: a reader never pairs
+        # a new settings object with the old one's values
 
     def get(self, name: str, default: Any) -> Any:
-        source = settings._wrapped
-        if source is not self.source:
-            self.source, self.values = source, {}
+        source, values = self.state
+        if source is not settings._wrapped:
+            source, values = self.state = (settings._wrapped, {})
         try:
-            return self.values[name]
+            return values[name]
         except KeyError:
-            value = self.values[name] = getattr(settings, name, default)
+            value = values[name] = getattr(settings, name, default)
             return value
 
 
