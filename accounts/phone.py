@@ -26,7 +26,7 @@ def sign_in_number(raw: str) -> str:
     toll-free, satellite, shared-cost, UAN, pager or personal numbers by default); else ValidationError.
 
     One parse and one type lookup (phonenumbers' type is UNKNOWN exactly when the number is invalid);
-    a number typed in E.164 is parsed through ``parsed``, so the request's later region lookups reuse it."""
+    a number starting with ``+`` is parsed through ``parsed``, so an E.164 one is parsed once per request."""
     number = _parse(raw)
     kind = phonenumbers.number_type(number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:

@@ -104,8 +104,8 @@ def test_celery_keeps_the_values_django_settings_give_it(settings):
 
 
 def test_app_settings_follow_every_settings_change(settings):
-    """Knob values are remembered between reads, and forgotten whenever Django says that setting
-    changed: set, changed again, deleted (back to the default), and restored by override_settings."""
+    """Knob values are remembered between reads, and forgotten whenever Django swaps its settings
+    object: set, changed again, deleted (back to the default), and restored by override_settings."""
     from django.test import override_settings
 
     from accounts.app_settings import app_settings
