@@ -21,7 +21,7 @@ PAYLOADS = [
     {"error": {"code": "token_invalid", "message": gettext_lazy("Invalid or expired token."), "details": None}},
     ReturnDict({"id": 7, "created_at": "2026-12-03T12:00:00Z", "current": False}, serializer=None),
     {"data": ReturnList([OrderedDict(id=1), OrderedDict(id=2)], serializer=None)},
-    {"name": "Asha Rao", "local": "नमस्ते, ça va? 🎉", "control": "a\u0000b\nc\"d\\e\u001f"},
+    {"name": "Asha Rao", "local": "नमस्ते, ça va? 🎉", "control": 'a\u0000b\nc"d\\e\u001f'},
     {"javascript": "a\u2028b\u2029c"},  # DRF escapes the line separators (JSON as a strict JavaScript subset)
     {"aware": datetime.datetime(2026, 12, 3, 12, 0, 1, 123456, tzinfo=UTC), "naive": datetime.datetime(2026, 12, 3)},
     {"date": datetime.date(2026, 12, 3), "time": datetime.time(9, 30, 0, 250)},
