@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import wrk  # noqa: E402
 from bench.drills import Stack  # noqa: E402
+from tests.helpers import log_lines  # noqa: E402
 from tests.live import children  # noqa: E402
 
 MIXED_LUA = """
@@ -98,7 +99,7 @@ def main() -> None:
         stack.close()
     end = rounds[-1][1]
     report, passed = summary(args, start, end, rounds, total)
-    errors = logs.count('"status": 500') + logs.count("Traceback")
+    errors = sum(line.get("status") == 500 for line in log_lines(logs)) + logs.count("Traceback")
     report.append(f"Log lines with a 500 or a traceback: {errors}")
     text = "\n".join(report) + "\n"
     print(text)

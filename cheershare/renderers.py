@@ -3,10 +3,12 @@
 DRF's ``json.dumps`` took 7.5 µs of every response in a loop here, orjson 0.7, in requests whose
 whole cost is a few hundred (bench/NOTES.md). The bytes are DRF's: compact, UTF-8, U+2028 and U+2029
 escaped. What orjson does not know natively (lazy translations, Decimal, dates and times) goes to
-DRF's own encoder, so it comes out as DRF writes it, and what orjson refuses (an integer over 64
-bits, a lone surrogate, a type neither knows) or an indent the client asked for is rendered by DRF
-itself, errors included. One difference is left: a NaN or an infinity becomes ``null`` where DRF's
-strict mode refuses it (no response here carries a float).
+DRF's own encoder, so it comes out as DRF writes it. What orjson refuses (an integer over 64 bits,
+a lone surrogate, a type neither knows), and a media type with parameters (``; indent=4``), are
+rendered by DRF itself, errors included. One difference is left: a NaN or an infinity becomes
+``null`` where DRF's strict mode refuses it (no response here carries a float). The
+drf-orjson-renderer package writes other bytes: a type it does not know becomes ``null``,
+datetimes end in ``+00:00``, U+2028 stays raw.
 """
 
 import orjson

@@ -1,8 +1,21 @@
 """Helpers the tests share (fixtures live in conftest.py)."""
 
+import json
 import threading
 
 PHONE = "+919876543210"
+
+
+def log_lines(output: str) -> list[dict]:
+    """The JSON log lines in a process's output (its other lines, a traceback's, are skipped)."""
+    lines = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+    return lines
 
 
 def auth(plaintext: str) -> dict:

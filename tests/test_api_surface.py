@@ -11,7 +11,7 @@ import pytest
 
 from accounts.models import User
 from cheershare.logs import JSONFormatter
-from tests.helpers import PHONE, last_code, request_code, verify
+from tests.helpers import PHONE, last_code, log_lines, request_code, verify
 from tests.live import BIN, request
 from tokens.models import Token
 
@@ -66,8 +66,7 @@ def test_swagger_ui_is_served_without_a_cdn(api):
 
 
 def access_lines(stderr: str) -> list[dict]:
-    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["logger"] == "cheershare.access"]
+    return [line for line in log_lines(stderr) if line["logger"] == "cheershare.access"]
 
 
 def test_each_request_logs_one_structured_line_without_secrets(api, sms_outbox, caplog, capfd):
