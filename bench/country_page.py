@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.run import ROOT, django, drop_database, recreate_database  # noqa: E402  (sets the bench environment)
+from bench.run import ROOT, django, drop_database, forget_keys, recreate_database  # noqa: E402  (sets the bench environment)
 
 REGIONS = ["IN", "BR", "US", "ID", "NG", "PK", "BD", "MX", "PH", "VN", "EG", "ET", "DE", "GB", "FR", "TR", "IR", "TH",
            "ZA", "IT", "KE", "MM", "KR", "CO", "ES", "AR", "UG", "DZ", "SD", "UA", "IQ", "AF", "PL", "CA", "MA", "SA",
@@ -88,6 +88,7 @@ def main() -> None:
     finally:
         connections.close_all()
         drop_database()
+        forget_keys()
     lines = [
         "# Delivery by country: the admin page over many message records",
         "",

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.drill_load import CLIENT_TIMEOUT, Load  # noqa: E402
 from bench.pgcluster import ThrowawayPostgres  # noqa: E402
+from tests.cleanup import forget_queue  # noqa: E402
 from tests.fakes import FakeTwilio  # noqa: E402
 from tests.live import BIN, CeleryWorker, RedisServer, WebServer, base_env, children, free_port, request, wait_until  # noqa: E402
 
@@ -100,7 +101,7 @@ class Stack:
         self.fake.stop()
         self.redis.stop()
         self.pg.destroy()
-        subprocess.run(["redis-cli", "-n", "10", "del", QUEUE], capture_output=True)
+        forget_queue(BROKER, QUEUE)
 
 
 class Drill:

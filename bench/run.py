@@ -38,6 +38,7 @@ SERVER_QUEUE = f"cheershare-bench-{os.getpid()}"
 
 import django  # noqa: E402
 
+from tests.cleanup import forget_prefix  # noqa: E402
 from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
 
@@ -63,6 +64,11 @@ class Server(Process):
             quiet=True,
         )
         wait_until(lambda: answers(self.url + "/healthz"), what="the server")
+
+
+def forget_keys() -> None:
+    """This run's cache keys, gone from the shared Redis."""
+    forget_prefix(ENV["REDIS_URL"], ENV["CACHE_KEY_PREFIX"])
 
 
 def delete_queue() -> None:
@@ -105,6 +111,7 @@ def main() -> None:
         connections.close_all()
         drop_database()
         delete_queue()
+        forget_keys()
     text = report.render(rows, sides, args.seconds)
     print(text)
     Path(args.output).write_text(text)

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import DATABASE, Server, delete_queue, drop_database, recreate_database  # noqa: E402  (sets the bench env)
+from bench.run import DATABASE, Server, delete_queue, drop_database, forget_keys, recreate_database  # noqa: E402  (sets the bench env)
 
 SMALL = 1_000
 
@@ -85,6 +85,7 @@ def main() -> None:
         connections.close_all()
         drop_database()
         delete_queue()
+        forget_keys()
     lines = [
         "# The token table at scale",
         "",

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, recreate_database  # noqa: E402  (sets the bench env)
+from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, forget_keys, recreate_database  # noqa: E402  (sets the bench env)
 from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
 ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
@@ -97,6 +97,7 @@ def main() -> None:
         db.close_all()
         drop_database()
         delete_queue()
+        forget_keys()
     text = render(results, args.seconds)
     print(text)
     Path(args.output).write_text(text)

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.cleanup import forget_prefix, forget_queue  # noqa: E402
 from tests.fakes import FakeTwilio  # noqa: E402
 from tests.live import BIN, CeleryWorker, WebServer, base_env, request  # noqa: E402
 
@@ -114,7 +115,8 @@ def main() -> None:
             process.stop()
         fake.stop()
         subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
-        subprocess.run(["redis-cli", "-n", "9", "del", QUEUE], check=False, capture_output=True)
+        forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
+        forget_queue(env["CELERY_BROKER_URL"], QUEUE)
     errors = sum(count for key, count in statuses.items() if not key.endswith(" 200"))
     lost = {key: args.numbers - value for key, value in found.items() if value != args.numbers}
     lines = [

@@ -1,10 +1,10 @@
 import pytest
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from messaging import backends as sms
+from tests.cleanup import forget_queue
 from tests.fakes import FakeTwilio
 from tests.helpers import PHONE
 from tests.live import CeleryWorker, RedisServer, WebServer, base_env
@@ -102,8 +102,7 @@ def live_env(transactional_db, fake_twilio, request):
         LOG_LEVEL="DEBUG",
     )
     yield env
-    broker = redis.Redis.from_url(env["CELERY_BROKER_URL"])
-    broker.delete(env["CELERY_TASK_DEFAULT_QUEUE"])  # messages no worker took (tests without a worker)
+    forget_queue(env["CELERY_BROKER_URL"], env["CELERY_TASK_DEFAULT_QUEUE"])  # and messages no worker took
 
 
 @pytest.fixture
