@@ -8,7 +8,7 @@ from tests.cleanup import forget_prefix, forget_queue
 
 def test_a_queue_leaves_with_kombus_records_of_it(live_env):
     broker_url, queue = live_env["CELERY_BROKER_URL"], live_env["CELERY_TASK_DEFAULT_QUEUE"]
-    app = Celery("cleanup-test", broker=broker_url)
+    app = Celery("cleanup-test", broker=broker_url, set_as_current=False)  # the project's tasks keep their app
     app.conf.task_default_queue = queue
     app.send_task("tests.nothing", priority=0)
     app.send_task("tests.nothing", priority=9)  # a list of its own
