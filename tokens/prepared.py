@@ -1,0 +1,76 @@
+"""A compiled query run as a named prepared statement straight through libpq (``psycopg.pq``), past
+the cursor layers of psycopg and Django, with psycopg's own adapters dumping the parameters and
+loading the row: the token lookup costs about 40 µs of CPU less this way (bench/NOTES.md).
+
+Only where those layers would add nothing (``applies``): PostgreSQL with server-side binding, in
+autocommit outside any transaction, with no execute wrapper and no query logging (the tests and the
+benchmark count queries through those, and then the cursor runs the same SQL). A statement that
+fails to prepare or to run hands the query back to the cursor path, which raises as Django does,
+and that connection keeps to the cursor path from then on; an exception from libpq itself goes
+through Django's error wrapping.
+"""
+
+import re
+import weakref
+
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+
+NOT_RUN = object()  # fetchone's answer when the cursor path must run the query
+_PLACEHOLDER = re.compile(r"%(%|s)")
+
+
+def numbered(sql: str) -> str:
+    """Django's ``%s`` placeholders as PostgreSQL's ``$1, $2, ...`` (``%%`` is a literal ``%``)."""
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        if match.group(1) == "%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+class PreparedQuery:
+    def __init__(self, name: str, sql: str):
+        self.name, self.sql = name.encode(), numbered(sql).encode()
+        # per psycopg connection: its Transformer once the statement is prepared there, or None
+        # once the statement failed there
+        self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def applies(connection) -> bool:
+        return not (connection.execute_wrappers or connection.queries_logged or connection.in_atomic_block)
+
+    def fetchone(self, connection, params: list):
+        """The first row of the query (None if it has none), or NOT_RUN."""
+        connection.close_if_health_check_failed()  # what Django's cursor() does before a cursor
+        connection.ensure_connection()
+        connection.validate_thread_sharing()
+        raw = connection.connection
+        if not connection.get_autocommit() or raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return NOT_RUN
+        with connection.wrap_database_errors:
+            transformer = self._prepared.get(raw, NOT_RUN)
+            if transformer is NOT_RUN:
+                transformer = self._prepared[raw] = self._prepare(raw, params)
+            if transformer is None:
+                return NOT_RUN
+            values = transformer.dump_sequence(params, [PyFormat.AUTO] * len(params))
+            result = raw.pgconn.exec_prepared(self.name, values, transformer.formats, result_format=pq.Format.BINARY)
+            if result.status != pq.ExecStatus.TUPLES_OK:  # DEALLOCATE ALL dropped it, say
+                self._prepared[raw] = None
+                return NOT_RUN
+            transformer.set_pgresult(result, format=pq.Format.BINARY)
+            row = transformer.load_row(0, tuple) if result.ntuples else None
+            transformer.set_pgresult(None)
+        return row
+
+    def _prepare(self, raw, params: list) -> Transformer | None:
+        transformer = Transformer(raw)
+        transformer.dump_sequence(params, [PyFormat.AUTO] * len(params))  # the parameters' types
+        result = raw.pgconn.prepare(self.name, self.sql, transformer.types)
+        return transformer if result.status == pq.ExecStatus.COMMAND_OK else None
