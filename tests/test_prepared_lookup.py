@@ -1,6 +1,8 @@
 """The token lookup as a prepared statement through libpq (tokens/prepared.py): the same answers as
 the cursor path, and the cursor path wherever the libpq one would skip something Django does."""
 
+import gc
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -91,3 +93,12 @@ def test_a_lost_connection_is_a_django_error_and_the_next_one_works(user):
         Token.objects.resolve(plaintext)
     default.close()
     assert Token.objects.resolve(plaintext) is not None and prepared_here()
+
+
+def test_a_closed_connection_is_not_kept_alive_by_the_lookup(user):
+    plaintext = Token.objects.issue(user=user)[1]
+    assert Token.objects.resolve(plaintext) is not None and prepared_here()
+    closed = weakref.ref(connection.connection)
+    connection.close()
+    gc.collect()
+    assert closed() is None

@@ -37,8 +37,8 @@ def numbered(sql: str) -> str:
 class PreparedQuery:
     def __init__(self, name: str, sql: str):
         self.name, self.sql = name.encode(), numbered(sql).encode()
-        # per psycopg connection: its Transformer once the statement is prepared there, or None
-        # once the statement failed there
+        # per psycopg connection: True once the statement is prepared there, False once it failed
+        # there (only flags: a value that held the connection would keep it alive)
         self._prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @staticmethod
@@ -54,23 +54,17 @@ class PreparedQuery:
         if not connection.get_autocommit() or raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
             return NOT_RUN
         with connection.wrap_database_errors:
-            transformer = self._prepared.get(raw, NOT_RUN)
-            if transformer is NOT_RUN:
-                transformer = self._prepared[raw] = self._prepare(raw, params)
-            if transformer is None:
-                return NOT_RUN
+            transformer = Transformer(raw)
             values = transformer.dump_sequence(params, [PyFormat.AUTO] * len(params))
+            prepared = self._prepared.get(raw)
+            if prepared is None:
+                result = raw.pgconn.prepare(self.name, self.sql, transformer.types)
+                prepared = self._prepared[raw] = result.status == pq.ExecStatus.COMMAND_OK
+            if not prepared:
+                return NOT_RUN
             result = raw.pgconn.exec_prepared(self.name, values, transformer.formats, result_format=pq.Format.BINARY)
             if result.status != pq.ExecStatus.TUPLES_OK:  # DEALLOCATE ALL dropped it, say
-                self._prepared[raw] = None
+                self._prepared[raw] = False
                 return NOT_RUN
             transformer.set_pgresult(result, format=pq.Format.BINARY)
-            row = transformer.load_row(0, tuple) if result.ntuples else None
-            transformer.set_pgresult(None)
-        return row
-
-    def _prepare(self, raw, params: list) -> Transformer | None:
-        transformer = Transformer(raw)
-        transformer.dump_sequence(params, [PyFormat.AUTO] * len(params))  # the parameters' types
-        result = raw.pgconn.prepare(self.name, self.sql, transformer.types)
-        return transformer if result.status == pq.ExecStatus.COMMAND_OK else None
+            return transformer.load_row(0, tuple) if result.ntuples else None
