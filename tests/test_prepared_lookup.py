@@ -22,6 +22,14 @@ def prepared_here() -> bool:
         return cursor.fetchone() is not None
 
 
+def warmed(plaintext: str):
+    """``plaintext`` looked up as often as the connection runs a query before preparing it, and once more."""
+    connection.ensure_connection()
+    for _ in range(connection.connection.prepare_threshold):
+        Token.objects.resolve(plaintext)
+    return Token.objects.resolve(plaintext)
+
+
 def through_cursor(plaintext: str, scope: str = "authentication"):
     """The lookup on the cursor path: any execute wrapper keeps the libpq path off."""
     with connection.execute_wrapper(lambda execute, sql, params, many, context: execute(sql, params, many, context)):
@@ -49,11 +57,12 @@ def test_both_paths_give_the_same_answers(user, django_user_model):
     inactive = Token.objects.issue(user=stranger)[1]
     cases = [(live, "authentication"), (expired, "authentication"), (other_scope, "authentication"),
              (other_scope, "phone-change"), (inactive, "authentication"), ("A" * 26, "authentication")]  # fmt: skip
-    for plaintext, scope in cases:
-        direct = Token.objects.resolve(plaintext, scope=scope)
-        assert fields(direct) == fields(through_cursor(plaintext, scope)), (plaintext, scope)
-        if direct is not None:
-            assert fields(direct.user) == fields(through_cursor(plaintext, scope).user)
+    for _ in range(2):  # twelve lookups: the first prepare_threshold (5) unprepared, the rest prepared
+        for plaintext, scope in cases:
+            direct = Token.objects.resolve(plaintext, scope=scope)
+            assert fields(direct) == fields(through_cursor(plaintext, scope)), (plaintext, scope)
+            if direct is not None:
+                assert fields(direct.user) == fields(through_cursor(plaintext, scope).user)
     assert prepared_here()
     found = Token.objects.resolve(live)
     assert found.device_name == "Pixel 8" and found.expiry.tzinfo is not None and found.user.pk == user.pk
@@ -64,13 +73,14 @@ def test_a_transaction_reads_its_own_token_through_the_cursor(user):
     with transaction.atomic():
         plaintext = Token.objects.issue(user=user)[1]  # not committed: only this transaction sees it
         assert Token.objects.resolve(plaintext) is not None
+        assert Token.objects.resolve(plaintext) is not None
         assert not prepared_here()
-    assert Token.objects.resolve(plaintext) is not None and prepared_here()
+    assert warmed(plaintext) is not None and prepared_here()
 
 
 def test_a_dropped_statement_hands_the_lookup_to_the_cursor(user):
     plaintext = Token.objects.issue(user=user)[1]
-    assert Token.objects.resolve(plaintext) is not None and prepared_here()
+    assert warmed(plaintext) is not None and prepared_here()
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
     assert Token.objects.resolve(plaintext).user.pk == user.pk
@@ -92,13 +102,26 @@ def test_a_lost_connection_is_a_django_error_and_the_next_one_works(user):
     with pytest.raises(OperationalError):
         Token.objects.resolve(plaintext)
     default.close()
-    assert Token.objects.resolve(plaintext) is not None and prepared_here()
+    assert warmed(plaintext) is not None and prepared_here()
 
 
 def test_a_closed_connection_is_not_kept_alive_by_the_lookup(user):
     plaintext = Token.objects.issue(user=user)[1]
-    assert Token.objects.resolve(plaintext) is not None and prepared_here()
+    assert warmed(plaintext) is not None and prepared_here()
     closed = weakref.ref(connection.connection)
     connection.close()
     gc.collect()
     assert closed() is None
+
+
+def test_a_connection_prepares_the_lookup_only_once_it_has_run_it_prepare_threshold_times(user):
+    """As psycopg does: a connection used for one request (CONN_MAX_AGE=0) makes one round trip, not two."""
+    plaintext = Token.objects.issue(user=user)[1]
+    connection.close()
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    assert threshold > 0
+    for _ in range(threshold):
+        assert Token.objects.resolve(plaintext) is not None
+        assert not prepared_here()
+    assert Token.objects.resolve(plaintext) is not None and prepared_here()

@@ -7,8 +7,8 @@ each lookup binds its own values in their places. Rows become models exactly as 
 populator), so the token and its user come back fully loaded, on every database Django supports.
 On PostgreSQL with server-side binding (the default here) the row comes back in binary format:
 psycopg's C loaders read its 17 columns in about 17 µs less CPU than the text loaders (Django's
-time-zone loader among them), with the same values, and outside transactions it runs as a named
-prepared statement straight through libpq (``tokens.prepared``).
+time-zone loader among them), with the same values, and outside transactions it runs straight
+through libpq (``tokens.prepared``).
 """
 
 import weakref
