@@ -18,6 +18,13 @@ def log_lines(output: str) -> list[dict]:
     return lines
 
 
+def fields(instance) -> dict | None:
+    """A model instance's stored values by column (None for None), to compare two loads of a row."""
+    if instance is None:
+        return None
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
 def auth(plaintext: str) -> dict:
     """Test-client keyword arguments for ``Authorization: Bearer <plaintext>``."""
     return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}

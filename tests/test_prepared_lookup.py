@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
+from tests.helpers import fields
 from tokens.models import Token
 from tokens.prepared import numbered
 
@@ -34,12 +35,6 @@ def through_cursor(plaintext: str, scope: str = "authentication"):
     """The lookup on the cursor path: any execute wrapper keeps the libpq path off."""
     with connection.execute_wrapper(lambda execute, sql, params, many, context: execute(sql, params, many, context)):
         return Token.objects.resolve(plaintext, scope=scope)
-
-
-def fields(instance) -> dict | None:
-    if instance is None:
-        return None
-    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
 
 
 def test_placeholders_are_numbered_and_literal_percents_kept():

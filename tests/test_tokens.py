@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from rest_framework.test import APIRequestFactory
 
 from accounts.models import User
-from tests.helpers import PHONE, auth, last_code, request_code, sign_in, verify
+from tests.helpers import PHONE, auth, fields, last_code, request_code, sign_in, verify
 from tokens.authentication import BearerTokenAuthentication
 from tokens.lookup import CompiledLookup
 from tokens.models import Token, hash_token
@@ -136,10 +136,6 @@ def test_resolve_returns_a_fully_loaded_token_and_user(user):
     assert len(queries) == 2  # the lookup, and the get() above: nothing was deferred
     assert fields(found) == fields(Token.objects.get(pk=token.pk))  # the lookup's row format, the ORM's values
     assert fields(found.user) == fields(User.objects.get(pk=user.pk))
-
-
-def fields(instance) -> dict:
-    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
 
 
 @pytest.mark.services
