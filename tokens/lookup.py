@@ -68,9 +68,7 @@ class CompiledLookup:
         values = {"digest": digest, "scope": scope, "now": now}
         for position, field, name in self.binders:
             params[position] = field.get_db_prep_value(values[name], connection)
-        row = NOT_RUN
-        if self.prepared is not None and self.prepared.applies(connection):
-            row = self.prepared.fetchone(connection, params)
+        row = NOT_RUN if self.prepared is None else self.prepared.fetchone(connection, params)
         if row is NOT_RUN:
             with connection.cursor() as cursor:
                 if self.result_format is not None:

@@ -4,7 +4,7 @@ costs about 40 µs of CPU less this way (bench/NOTES.md). As psycopg does, a con
 unprepared (one round trip) until it has run it ``prepare_threshold`` times, then as a named prepared
 statement, so a connection used for one request (``CONN_MAX_AGE=0``) never pays for preparing it.
 
-Only where those layers would add nothing (``applies``): PostgreSQL with server-side binding, in
+Only where those layers would add nothing: PostgreSQL with server-side binding, in
 autocommit outside any transaction, with no execute wrapper and no query logging (the tests and the
 benchmark count queries through those, and then the cursor runs the same SQL). A statement that
 fails to prepare or to run hands the query back to the cursor path, which raises as Django does,
@@ -44,12 +44,10 @@ class PreparedQuery:
         # once the statement failed there (no value may hold the connection: it would stay alive)
         self._state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    @staticmethod
-    def applies(connection) -> bool:
-        return not (connection.execute_wrappers or connection.queries_logged or connection.in_atomic_block)
-
     def fetchone(self, connection, params: list):
-        """The first row of the query (None if it has none), or NOT_RUN."""
+        """The first row of the query (None if it has none), or NOT_RUN where the cursor must run it."""
+        if connection.execute_wrappers or connection.queries_logged or connection.in_atomic_block:
+            return NOT_RUN
         connection.close_if_health_check_failed()  # what Django's cursor() does before a cursor
         connection.ensure_connection()
         connection.validate_thread_sharing()
