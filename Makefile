@@ -58,7 +58,7 @@ worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A cheershare worker --loglevel=INFO
 
 ## bench: benchmarks on granian (scripts/serve) + PostgreSQL + Redis, the SMS task queued on RabbitMQ, driven by wrk
-## (writes bench/RESULTS.md)
+## (writes bench/RESULTS.md; `$(PY) bench/run.py --server gunicorn --output bench/RESULTS-gunicorn.md`: the same on gunicorn)
 bench: $(VENV)/.installed .venv-peers/.installed
 	NEEDS_RABBITMQ=1 scripts/ensure-services
 	command -v wrk >/dev/null || apt-get install -y wrk
@@ -71,6 +71,7 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/run.py --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke.md
+	$(PY) bench/run.py --server gunicorn --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke-gunicorn.md
 	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
 	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
 

@@ -5,6 +5,8 @@ import os
 import platform
 from pathlib import Path
 
+from bench import server_command
+
 NOTES = Path(__file__).with_name("NOTES.md")
 
 
@@ -22,7 +24,7 @@ def render(rows: list[dict], sides: list[dict], seconds: float) -> str:
         "# Benchmark results",
         "",
         f"Machine: {machine()}.",
-        f"granian, 2 workers (scripts/serve), PostgreSQL 15, Redis 7, wrk -t2 -c8, {seconds / 2:g} s per run",
+        f"{server_command.describe()}, PostgreSQL 15, Redis 7, wrk -t2 -c8, {seconds / 2:g} s per run",
         f"({seconds:g} s for the sign-in peers, each against one floor run),",
         "all on the same machine; the servers queue the SMS task on RabbitMQ, as docker-compose.yml runs it (no",
         "worker runs), with metrics, the JSON access log and request ids on. Ratios are taken within this one run;",
@@ -51,4 +53,6 @@ def render(rows: list[dict], sides: list[dict], seconds: float) -> str:
             f"| {s['step']} | {s['implementation']} | {s['rps']:.0f}{errors} | {s['p50']:.1f} ms | {s['p99']:.1f} ms "
             f"| {s['statements']:g} ({s['writes']:g}) | {s['share']:.2f} |"
         )
+    if server_command.chosen() != "granian":  # the reading (NOTES.md) quotes the default run's figures
+        return "\n".join(lines) + "\n\nEach row is explained in bench/NOTES.md (read with bench/RESULTS.md).\n"
     return "\n".join(lines) + "\n\n" + NOTES.read_text()

@@ -2,7 +2,8 @@
 """`make bench`: the production server (scripts/serve: granian, 2 workers) on PostgreSQL + Redis, driven by wrk.
 
 Every figure is a ratio taken in this one run; the table and the machine go to bench/RESULTS.md.
-`--seconds` sets each wrk run's length (default 10; `--seconds 1 --scale 0.01` is a smoke run).
+`--seconds` sets each wrk run's length (default 10; `--seconds 1 --scale 0.01` is a smoke run);
+`--server gunicorn` serves everything (ours, the floors, the peers) with gunicorn's 2 sync workers instead.
 """
 
 import argparse
@@ -38,6 +39,7 @@ SERVER_QUEUE = f"cheershare-bench-{os.getpid()}"
 
 import django  # noqa: E402
 
+from bench import server_command  # noqa: E402
 from tests.cleanup import forget_prefix  # noqa: E402
 from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
@@ -52,17 +54,14 @@ def drop_database() -> None:
 
 
 class Server(Process):
-    """Ours under the production command (scripts/serve: granian, 2 workers), output dropped."""
+    """Ours under the run's server command (bench/server_command.py), output dropped."""
 
     def __init__(self, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CELERY_BROKER_URL": SERVER_BROKER, "CELERY_TASK_DEFAULT_QUEUE": SERVER_QUEUE, **env}
-        super().__init__(
-            [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"],
-            on_path(BIN, env),
-            quiet=True,
-        )
+        command = server_command.command("cheershare.wsgi:application", self.port)
+        super().__init__(command, on_path(BIN, env), quiet=True)
         wait_until(lambda: answers(self.url + "/healthz"), what="the server")
 
 
@@ -83,7 +82,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the table sizes (smoke runs)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--server", choices=server_command.SERVERS, default=server_command.chosen())
     args = parser.parse_args()
+    os.environ["BENCH_SERVER"] = args.server
     sizes = {
         k: max(int(v * args.scale), 10)
         for k, v in {

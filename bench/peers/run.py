@@ -1,7 +1,7 @@
 """The passwordless peers beside ours, in the same `make bench` run: code request and verify.
 
 Each peer runs from its own virtual environment (.venv-peers) and settings module, on its own
-database of the benchmark's PostgreSQL, under the same server command (scripts/serve: granian, 2 workers) and wrk.
+database of the benchmark's PostgreSQL, under the same server command (bench/server_command.py) and wrk.
 The codes for the verify step are the ones its code-request runs asked for, read from the peer's own
 table (both store them in plain text). ``count_queries.py`` counts each step's SQL inside the peers' venv.
 """
@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bench import wrk
+from bench import server_command, wrk
 from tests.live import Process, answers, on_path, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -91,12 +91,8 @@ class PeerServer(Process):
             "PYTHONPATH": str(ROOT),
         }
         subprocess.run([str(VENV / "bin/python"), "-m", "django", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
-        super().__init__(
-            [str(ROOT / "scripts/serve"), "django.core.wsgi:get_wsgi_application", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            on_path(VENV / "bin", self.env),
-            quiet=True,
-        )  # fmt: skip
+        app = server_command.command("django.core.wsgi:get_wsgi_application", port, factory=True)
+        super().__init__(app, on_path(VENV / "bin", self.env), quiet=True)
         wait_until(lambda: answers(self.url + "/nothing-here"), what=settings)  # it answers (404)
 
 
