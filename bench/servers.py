@@ -18,26 +18,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import server_command  # noqa: E402
 from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, forget_keys, recreate_database  # noqa: E402  (sets the bench env)
 from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
 ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
+APP = "cheershare.wsgi:application"
 
 
 def commands(port: int) -> dict[str, list[str]]:
-    serve = [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(port)]
-    gunicorn = [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2"]
+    serve, gunicorn = (server_command.command(APP, port, server=name) for name in ("granian", "gunicorn"))
     return {
         "granian, 2 workers (default)": serve,
         "granian, 2 workers × 4 threads": [*serve, "--blocking-threads", "4"],
-        "gunicorn, 2 sync workers": [*gunicorn, "cheershare.wsgi"],
-        "gunicorn, 2 gthread workers × 4 threads": [*gunicorn, "--threads", "4", "cheershare.wsgi"],
+        "gunicorn, 2 sync workers": gunicorn,
+        "gunicorn, 2 gthread workers × 4 threads": [*gunicorn, "--threads", "4"],
         "uWSGI, 2 processes": [
-            str(BIN / "uwsgi"), "--http-socket", f"127.0.0.1:{port}", "--module", "cheershare.wsgi:application",
+            str(BIN / "uwsgi"), "--http-socket", f"127.0.0.1:{port}", "--module", APP,
             "--master", "--processes", "2", "--need-app", "--disable-logging", "--die-on-term", "--enable-threads",
         ],
         "waitress, 1 process × 8 threads": [
-            str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", "--threads=8", "cheershare.wsgi:application",
+            str(BIN / "waitress-serve"), f"--listen=127.0.0.1:{port}", "--threads=8", APP,
         ],
     }  # fmt: skip
 
