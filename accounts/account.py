@@ -12,20 +12,38 @@ from accounts.exceptions import PhoneTaken, ReauthRequired, SameNumber
 from tokens.models import Token
 
 
-def request_phone_change(*, user, phone: str, client_ip: str, language: str, channel: str) -> otp.IssuedCode:
-    """Send a code to ``phone``, the number ``user`` wants; every send limit applies to it."""
+def require_fresh_sign_in(token) -> None:
+    """Raise ReauthRequired unless ``token`` came from a verification less than REAUTH_MAX_AGE ago."""
+    if timezone.now() - token.created_at >= timedelta(seconds=app_settings.REAUTH_MAX_AGE):
+        raise ReauthRequired()
+
+
+def request_phone_change(
+    *, user, token, phone: str, client_ip: str, language: str, channel: str, captcha_token: str = ""
+) -> otp.IssuedCode:
+    """Send a code to ``phone``, the number ``user`` wants: a fresh sign-in, the CAPTCHA gate, every
+    send limit and the account's daily change cap apply."""
+    require_fresh_sign_in(token)
     if phone == user.phone_number:
         raise SameNumber()
     return otp.request_code(
-        phone=phone, name=user.name, client_ip=client_ip, language=language, channel=channel, changing_for=user
+        phone=phone,
+        name=user.name,
+        client_ip=client_ip,
+        language=language,
+        channel=channel,
+        captcha_token=captcha_token,
+        changing_for=user,
     )
 
 
 def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     """Move ``user`` to ``phone`` once its code is verified; every token but ``token`` is revoked.
+    Needs a fresh sign-in, as the code request did.
 
     Whether another account holds ``phone`` is told (PhoneTaken) only after the code is verified, so
     only the number's owner learns it."""
+    require_fresh_sign_in(token)
     if phone == user.phone_number:
         raise SameNumber()
     otp.verify_code(phone=phone, code=code, client_ip=client_ip, changing_for=user)
@@ -47,9 +65,8 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
 
 def delete_account(*, user, token) -> None:
     """Delete ``user``, their tokens (through the one revocation path) and every cached trace of
-    their number. Only with a ``token`` issued by a verification less than REAUTH_MAX_AGE ago."""
-    if timezone.now() - token.created_at >= timedelta(seconds=app_settings.REAUTH_MAX_AGE):
-        raise ReauthRequired()
+    their number. Only with a fresh sign-in (``require_fresh_sign_in``)."""
+    require_fresh_sign_in(token)
     phone = user.phone_number
     with transaction.atomic():
         user.delete()

@@ -31,7 +31,7 @@ ANSWERS = {
     errors.AccountDisabled: (status.HTTP_401_UNAUTHORIZED, _("This account is disabled.")),
     errors.ReauthRequired: (
         status.HTTP_403_FORBIDDEN,
-        _("Sign in again (a fresh code) before deleting the account."),
+        _("Sign in again (a fresh code) to do this."),
     ),
 }
 

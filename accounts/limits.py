@@ -19,14 +19,17 @@ from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, Regio
 from messaging import gates
 
 logger = logging.getLogger(__name__)
-HOUR = 3600
+HOUR, DAY = 3600, 86400
 COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
 GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
 
 
-def admit_code_request(phone: str, region: str, client_ip: str, *, test_number: bool, writes: list[Write]) -> None:
+def admit_code_request(
+    phone: str, region: str, client_ip: str, *, test_number: bool, writes: list[Write], account: int | None = None
+) -> None:
     """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
     all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
+    ``account``: the user whose number change this code is for (PHONE_CHANGE_MAX_PER_DAY).
 
     Test numbers skip the gates and the send limits, not the failure budget."""
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
@@ -41,6 +44,8 @@ def admit_code_request(phone: str, region: str, client_ip: str, *, test_number: 
             Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
             Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
         ]
+        if account is not None:
+            limits.append(Limit(f"n:chg:{account}", app_settings.PHONE_CHANGE_MAX_PER_DAY, DAY, name="changes"))
     refusal = admit(limits, writes)
     if refusal is not None and refusal.limit.name == GATES_LOADED:  # the cache lost the gates: refill, retry
         gates.reload()

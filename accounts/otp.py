@@ -39,18 +39,19 @@ def request_code(
 ) -> IssuedCode:
     """Issue a code for ``phone`` (E.164) and queue its SMS; raises a SignInError if refused.
 
-    Sign-in (``changing_for`` None) passes the CAPTCHA gate first. The limits and the code's storage
-    take one cache round trip, the send one broker publish; a disabled account's number gets the same
-    answer as anyone's, and the send task sends it nothing. ``changing_for``: the signed-in user
-    whose number would become ``phone``. Test numbers skip the CAPTCHA and the send limits."""
+    The CAPTCHA gate comes first. The limits and the code's storage take one cache round trip, the
+    send one broker publish; a disabled account's number gets the same answer as anyone's, and the
+    send task sends it nothing. ``changing_for``: the signed-in user whose number would become
+    ``phone`` (its daily change cap applies too). Test numbers skip the CAPTCHA and the send limits."""
     fixed = app_settings.test_numbers().get(phone)
-    if changing_for is None and fixed is None:
+    if fixed is None:
         require_captcha(captcha_token, client_ip)
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
     subject = code_store.subject_of(phone, changing_for)
     writes, expires_at = code_store.pending_writes(subject, code, name, keep_attempts=fixed is not None)
     region = region_of(phone)
-    limits.admit_code_request(phone, region, client_ip, test_number=fixed is not None, writes=writes)
+    account = changing_for.pk if changing_for is not None else None
+    limits.admit_code_request(phone, region, client_ip, test_number=fixed is not None, writes=writes, account=account)
     issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
     if fixed is None:
         try:

@@ -112,6 +112,7 @@ class PhoneChangeInput(Input):
     phone_number = PhoneNumberField()
     otp = OTPField(required=False)
     channel = ChannelField()
+    captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
 
 
 class UserOutput(serializers.Serializer):

@@ -117,20 +117,23 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
             200: PolymorphicProxySerializer(
                 "PhoneChangeResponse", [CodeSentOutput, UserEnvelopeOutput], resource_type_field_name=None
             ),
-            **error_responses(400, 401, 409, 413, 415, 429, 503),
+            **error_responses(400, 401, 403, 409, 413, 415, 429, 503),
         },
         description="Without `otp`: send a code to the new number. With `otp`: verify it and move the "
-        "account to it (409 `phone_taken` if another account holds it); every other token is revoked.",
+        "account to it (409 `phone_taken` if another account holds it); every other token is revoked. "
+        "Both steps need a sign-in less than REAUTH_MAX_AGE seconds old (else 403 `reauth_required`).",
     )
     def post(self, request):
         data = _validated(PhoneChangeInput, request.data)
         if "otp" not in data:
             issued = request_phone_change(
                 user=request.user,
+                token=request.auth,
                 phone=data["phone_number"],
                 client_ip=client_ip(request),
                 language=get_language(),
                 channel=data["channel"],
+                captcha_token=data.get("captcha_token", ""),
             )
             return _code_sent(issued)
         user = change_phone(

@@ -60,6 +60,8 @@ def exception_handler(exc, context):
         body = envelope(_("Invalid input."), "invalid", _fields(exc.detail))
     else:
         body = envelope(exc.detail, exc.get_codes(), **getattr(exc, "extra", {}))
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" in response:
+        body["retry_after"] = int(response["Retry-After"])
     response.data = body
     return response
 

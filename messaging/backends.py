@@ -3,7 +3,9 @@ Each takes every channel (sms, whatsapp, voice); the Twilio one sends SMS and Wh
 Messages API and voice through the Calls API.
 
 A backend's ``send(message)`` returns what the provider said (``Sent``) or raises TransientSMSError
-(worth retrying) or PermanentSMSError (never retried).
+(worth retrying) or PermanentSMSError (never retried). A transient error that came after the request
+went out (``unsure``: the answer was lost, not the message) is not proof that nothing was sent:
+``find(message, since)`` asks the provider before any retry.
 """
 
 import json
@@ -11,6 +13,7 @@ import sys
 from dataclasses import dataclass
 
 import requests
+import urllib3
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -20,6 +23,8 @@ from messaging import regions
 from messaging.app_settings import app_settings
 
 STATUS_CALLBACK_PATH = "/v1/twilio/status"
+LOOKUP_LIMIT = 20  # newest messages to a number read when a send's answer was lost
+CLOCK_SKEW_SECONDS = 5  # between our clock and Twilio's, when matching a lost send
 BACKENDS = {
     "console": "messaging.backends.ConsoleBackend",
     "locmem": "messaging.backends.LocmemBackend",
@@ -51,10 +56,11 @@ outbox: list[Message] = []  # LocmemBackend's sent messages, read by tests
 
 
 class SMSError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None, unsure: bool = False):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.unsure = unsure  # the provider may have taken the message before the failure
 
 
 class TransientSMSError(SMSError):
@@ -68,6 +74,11 @@ class PermanentSMSError(SMSError):
 class BaseSMSBackend:
     def send(self, message: Message) -> Sent:
         raise NotImplementedError
+
+    def find(self, message: Message, since: float) -> Sent | None:
+        """The provider's record of ``message`` taken at or after ``since`` (epoch seconds), if any.
+        Local backends never lose an answer, so they never have one to find."""
+        return None
 
 
 class ConsoleBackend(BaseSMSBackend):
@@ -111,10 +122,29 @@ class TwilioBackend(BaseSMSBackend):
             error = TransientSMSError if exc.status == 429 or exc.status >= 500 else PermanentSMSError
             raise error(f"Twilio answered {exc.status}", status=exc.status, code=exc.code) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TransientSMSError(f"Twilio unreachable: {type(exc).__name__}") from None
+            unsure = _may_have_arrived(exc)
+            raise TransientSMSError(f"Twilio unreachable: {type(exc).__name__}", unsure=unsure) from None
         except TwilioException as exc:
             raise PermanentSMSError(f"Twilio client error: {type(exc).__name__}") from None
         return Sent(sid=created.sid, status=created.status or "queued")
+
+    def find(self, message: Message, since: float) -> Sent | None:
+        """The newest messages (or calls) to the number, matched by creation time (and text, for an
+        SMS). Not filtered by ``DateSent``: a message Twilio still queues has none yet."""
+        try:
+            if message.channel == "voice":
+                found = self.client.calls.list(to=message.to, limit=LOOKUP_LIMIT)
+            else:
+                to = f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
+                found = self.client.messages.list(to=to, limit=LOOKUP_LIMIT)
+        except (TwilioException, requests.RequestException) as exc:
+            raise TransientSMSError(f"Twilio could not be asked: {type(exc).__name__}", unsure=True) from None
+        for item in found:
+            created = item.date_created.timestamp() if item.date_created else 0
+            same_text = message.channel != "sms" or item.body == message.body
+            if created >= since - CLOCK_SKEW_SECONDS and same_text:
+                return Sent(sid=item.sid, status=str(item.status or "queued"))
+        return None
 
     def _create(self, message: Message):
         if message.channel == "voice":
@@ -131,6 +161,14 @@ class TwilioBackend(BaseSMSBackend):
                 **callback,
             )
         return self.client.messages.create(to=message.to, body=message.body, **_sender(message.sender), **callback)
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """Whether the request may have reached Twilio: anything but a connection never made."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _sender(region_sender: str) -> dict:

@@ -15,7 +15,7 @@ from django.db import DatabaseError
 
 from messaging import alarm, fallback, metrics, records, regions, signals, text
 from messaging.app_settings import app_settings
-from messaging.backends import Message, PermanentSMSError, TransientSMSError, get_backend
+from messaging.backends import Message, PermanentSMSError, Sent, TransientSMSError, get_backend
 from messaging.numbers import mask_phone
 from messaging.sealing import InvalidToken, unseal
 
@@ -30,12 +30,30 @@ def retry_countdown(retries: int) -> float:
     return base * 2**retries + random.uniform(0, base)
 
 
-# A stable name, whichever module the task lives in.
+# A stable name, whichever module the task lives in. ``max_retries=None``: the task decides when to
+# stop (the code's expiry, SMS_MAX_RETRIES for provider failures), not Celery's default of 3.
 @shared_task(
-    name="accounts.tasks.send_code_sms", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    name="accounts.tasks.send_code_sms",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=None,
 )
-def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
-    """Send one code by ``channel``; a WhatsApp refusal for the number sends it once by the fallback."""
+def send_code(
+    self,
+    phone: str,
+    sealed_code: str,
+    language: str,
+    expires_at: int,
+    channel: str = "sms",
+    unsure_since: float | None = None,
+) -> None:
+    """Send one code by ``channel``; a WhatsApp refusal for the number sends it once by the fallback.
+
+    ``unsure_since``: an earlier try, begun then, may have reached the provider (its answer was lost).
+    Twilio is asked before sending again; so is it when this task is delivered again after its worker
+    died mid-send (its record counts more tries than Celery does). A record with a sid was sent."""
     try:
         code = unseal(sealed_code)
     except InvalidToken:
@@ -58,9 +76,16 @@ def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int
             return
         logger.warning("SMS delayed: the database is unavailable, will retry",
                        extra={"phone": mask_phone(phone), "retry_in": round(countdown, 1)})  # fmt: skip
-        raise self.retry(countdown=countdown, max_retries=None) from None
+        raise self.retry(countdown=countdown) from None
+    if record.sid:
+        logger.warning("SMS not sent again: the provider took it already", extra={"phone": mask_phone(phone)})
+        return
+    if unsure_since is None and record.attempts > self.request.retries:  # a try died with its worker
+        unsure_since = record.updated_at.timestamp()
+    message = _message(phone, record.region, code, language, channel)
+    started = time.time()
     try:
-        sent = get_backend().send(_message(phone, record.region, code, language, channel))
+        sent = _send_once(message, unsure_since)
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
         if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
@@ -71,7 +96,8 @@ def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int
             extra={"phone": mask_phone(phone), "status": exc.status, "retry_in": round(countdown, 1)},
         )
         metrics.SMS_DELIVERIES.labels("retried").inc()
-        raise self.retry(countdown=countdown, max_retries=app_settings.SMS_MAX_RETRIES) from None
+        kwargs = {"channel": channel, "unsure_since": (unsure_since or started) if exc.unsure else None}
+        raise self.retry(countdown=countdown, kwargs=kwargs) from None
     except PermanentSMSError as exc:
         _failed(record, exc, permanent=True)
         next_channel = fallback.channel_after(channel, exc.code)
@@ -84,6 +110,19 @@ def send_code(self, phone: str, sealed_code: str, language: str, expires_at: int
     metrics.SMS_DELIVERIES.labels("sent").inc()
     signals.sms_sent.send(sender=send_code, phone=phone)
     alarm.check_region(record.region)
+
+
+def _send_once(message: Message, unsure_since: float | None) -> Sent:
+    """Send ``message``, unless the provider already has it from a try begun at ``unsure_since``."""
+    backend = get_backend()
+    if unsure_since is not None:
+        found = backend.find(message, unsure_since)
+        if found is not None:
+            logger.warning("SMS found at the provider after a lost answer: not sent again",
+                           extra={"phone": mask_phone(message.to)})  # fmt: skip
+            metrics.SMS_DELIVERIES.labels("found").inc()
+            return found
+    return backend.send(message)
 
 
 def _failed(record, exc: Exception, *, permanent: bool) -> None:

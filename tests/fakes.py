@@ -3,8 +3,9 @@
 import json
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
@@ -17,11 +18,17 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
 
 
 class FakeTwilio:
-    """``script`` holds (status, twilio_error_code, delay_seconds) answers, used in order; then 201."""
+    """``script`` holds (status, twilio_error_code, delay_seconds) answers, used in order; then 201.
+    Status 0: the request is lost (nothing taken, a 500 after the delay).
+
+    A delayed 201 is taken at once and answered late, as a slow Twilio does (the message exists
+    even if the caller gave up waiting). Lists of Messages and Calls (GET, filtered by ``To``)
+    answer from what was taken; each list request is kept in ``lookups``."""
 
     def __init__(self):
         self.messages: list[dict] = []
         self.requests: list[dict] = []
+        self.lookups: list[dict] = []
         self.script: list[tuple[int, int | None, float]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -48,14 +55,29 @@ class FakeTwilio:
         with self.lock:
             self.requests.append(form)
             status, code, delay = self.script.pop(0) if self.script else (201, None, 0)
+            if status == 201:
+                self.messages.append(form)
+                prefix = "CA" if form["path"].endswith("/Calls.json") else "SM"
+                form["sid"] = f"{prefix}{len(self.messages):032d}"
         if delay:
             time.sleep(delay)
         if status == 201:
-            with self.lock:
-                self.messages.append(form)
-            prefix = "CA" if form["path"].endswith("/Calls.json") else "SM"
-            return 201, {"sid": f"{prefix}{len(self.messages):032d}", "status": "queued", "to": form.get("To")}
+            return 201, self._resource(form)
+        status = status or 500
         return status, {"code": code, "message": "scripted failure", "more_info": "", "status": status}
+
+    def _list(self, path: str, query: dict) -> dict:
+        kind = "calls" if path.endswith("/Calls.json") else "messages"
+        with self.lock:
+            self.lookups.append({"path": path, **query})
+            found = [m for m in self.messages if m["path"] == path and m.get("To") == query.get("To")]
+        return {kind: [self._resource(m) for m in reversed(found)], "next_page_uri": None, "page": 0, "uri": path}
+
+    @staticmethod
+    def _resource(form: dict) -> dict:
+        created = formatdate(form["received_at"], usegmt=True)
+        return {"sid": form["sid"], "status": "queued", "to": form.get("To"), "body": form.get("Body"),
+                "date_created": created}  # fmt: skip
 
     def _handler(self):
         fake = self
@@ -71,6 +93,11 @@ class FakeTwilio:
                     send_json(self, *fake._answer(form))
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the caller died waiting (a drill killed the worker mid-send)
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                query = {key: values[0] for key, values in parse_qs(url.query).items()}
+                send_json(self, 200, fake._list(url.path, query))
 
             def log_message(self, *args):
                 pass

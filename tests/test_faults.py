@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from accounts.models import User
+from messaging.models import Message
 from tests.fakes import FakeSiteverify
 from tests.helpers import PHONE, log_lines
 from tests.live import children, request, wait_until
@@ -86,7 +87,7 @@ def test_postgres_outage_is_503_in_the_envelope(start_server):
     assert request(server.url + "/healthz")[0] == 200
 
 
-def test_worker_child_killed_mid_send_requeues_the_message(start_server, start_worker, fake_twilio):
+def test_worker_child_killed_mid_send_requeues_the_message_and_sends_it_once(start_server, start_worker, fake_twilio):
     fake_twilio.script = [(201, None, 2)]
     worker = start_worker(pool="prefork")
     server = start_server()
@@ -94,8 +95,10 @@ def test_worker_child_killed_mid_send_requeues_the_message(start_server, start_w
     wait_until(lambda: len(fake_twilio.requests) == 1, what="the first send to start")
     for child in children(worker.proc.pid):
         os.kill(child, signal.SIGKILL)
-    wait_until(lambda: len(fake_twilio.requests) == 2, timeout=30, what="the message to be delivered again")
-    assert fake_twilio.requests[0]["Body"] == fake_twilio.requests[1]["Body"]
+    wait_until(lambda: fake_twilio.lookups, timeout=30, what="the redelivered task to ask Twilio")
+    wait_until(lambda: Message.objects.filter(sid__isnull=False).exists(), what="the record to take the sid")
+    assert len(fake_twilio.requests) == 1 and len(fake_twilio.messages) == 1  # taken before the kill: not sent again
+    assert Message.objects.get().sid == fake_twilio.messages[0]["sid"]
 
 
 def test_a_killed_server_worker_is_replaced_and_clients_see_no_500(start_server):

@@ -1,11 +1,15 @@
 """POST /v1/me/phone: moving an account to a new number, in two steps like sign-up."""
 
 import logging
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from freezegun import freeze_time
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.fakes import FakeSiteverify
 from tests.helpers import PHONE, auth, last_code, request_code, sign_in, verify
 from tokens.models import Token
 
@@ -89,7 +93,7 @@ def test_send_limits_apply_per_number_across_sign_in_and_change(api, sms_outbox,
     request_code(api, NEW)
     refused = change(api, signed_in[0])
     assert refused.status_code == 429 and refused.json()["code"] == "otp_cooldown"
-    assert int(refused["Retry-After"]) > 0
+    assert refused.json()["retry_after"] == int(refused["Retry-After"]) > 0
 
 
 def test_needs_a_token(api):
@@ -116,3 +120,53 @@ def test_a_concurrent_taker_gets_phone_taken(api, sms_outbox, signed_in):
         pre_save.disconnect(take_first, sender=User)
     assert response.status_code == 409 and response.json()["code"] == "phone_taken"
     assert User.objects.get(phone_number=PHONE).name == "Asha"
+
+
+@pytest.mark.parametrize("extra", [{}, {"otp": "123456"}])
+def test_both_steps_need_a_fresh_sign_in(api, sms_outbox, signed_in, extra):
+    """A stolen token older than REAUTH_MAX_AGE cannot move the account (third probe, item 3)."""
+    token = signed_in[0]
+    sent_before = len(sms_outbox)
+    with freeze_time(timezone.now() + timedelta(seconds=601)):
+        response = change(api, token, **extra)
+    assert response.status_code == 403 and response.json()["code"] == "reauth_required"
+    assert len(sms_outbox) == sent_before
+    assert User.objects.get().phone_number == PHONE
+
+
+def test_a_code_sent_while_fresh_cannot_be_used_once_stale(api, sms_outbox, signed_in):
+    token = signed_in[0]
+    assert change(api, token).status_code == 200
+    with freeze_time(timezone.now() + timedelta(seconds=601)):
+        response = change(api, token, otp=last_code(sms_outbox))
+    assert response.status_code == 403 and response.json()["code"] == "reauth_required"
+    assert User.objects.get().phone_number == PHONE
+
+
+def test_the_captcha_gate_applies_to_the_change(api, sms_outbox, signed_in, settings):
+    siteverify = FakeSiteverify("captcha-secret")
+    settings.CAPTCHA_SECRET, settings.CAPTCHA_VERIFY_URL = "captcha-secret", siteverify.url
+    try:
+        sent_before = len(sms_outbox)
+        for token in (None, "forged"):
+            extra = {} if token is None else {"captcha_token": token}
+            refused = change(api, signed_in[0], **extra)
+            assert refused.status_code == 400 and refused.json()["code"] == "captcha_invalid"
+        assert len(sms_outbox) == sent_before
+        siteverify.valid.add("solved")
+        assert change(api, signed_in[0], captcha_token="solved").status_code == 200
+        assert sms_outbox[-1].to == NEW
+    finally:
+        siteverify.stop()
+
+
+def test_an_account_asks_for_a_few_change_codes_a_day(api, sms_outbox, signed_in, settings):
+    settings.PHONE_CHANGE_MAX_PER_DAY = 5
+    token = signed_in[0]
+    for n in range(5):
+        assert change(api, token, phone=f"+91981234{n:04d}").status_code == 200
+    refused = change(api, token, phone="+919812349999")
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert refused.json()["retry_after"] == int(refused["Retry-After"]) > 0
+    assert sms_outbox[-1].to == "+919812340004"
+    assert request_code(api, "+919812349999").status_code == 200  # sign-in codes are not this account's

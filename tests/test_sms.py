@@ -2,6 +2,7 @@ import time
 
 import pytest
 
+from messaging.models import Message
 from messaging.sealing import seal
 from messaging.tasks import send_code
 from tests.helpers import PHONE, request_code
@@ -80,10 +81,27 @@ def test_retry_is_not_scheduled_past_expiry(twilio_settings, fake_twilio):
     assert len(fake_twilio.requests) == 1
 
 
-def test_slow_provider_hits_http_timeout_and_is_transient(twilio_settings, fake_twilio):
+def test_a_late_answer_is_checked_with_twilio_and_never_sent_twice(twilio_settings, fake_twilio):
+    """Twilio takes the message and answers after the client's timeout (third probe, item 6): the
+    retry asks Twilio's Messages list first, finds it, and sends nothing more."""
     twilio_settings.TWILIO_HTTP_TIMEOUT = 1
-    twilio_settings.SMS_MAX_RETRIES = 1
     fake_twilio.script = [(201, None, 2)]
     started = time.monotonic()
     send()
-    assert len(fake_twilio.requests) == 2 and time.monotonic() - started < 5
+    assert len(fake_twilio.requests) == 1 and len(fake_twilio.messages) == 1
+    assert [lookup["To"] for lookup in fake_twilio.lookups] == [PHONE]
+    assert time.monotonic() - started < 5
+    [record] = Message.objects.all()
+    assert record.sid == fake_twilio.messages[0]["sid"] and record.attempts == 2
+
+
+def test_a_lost_request_is_sent_again_after_asking(twilio_settings, fake_twilio):
+    """Twilio never took the first request (status 0: no message, no answer in time): the retry
+    finds nothing in the list and sends; a sure failure (an answer came) is retried without asking."""
+    twilio_settings.TWILIO_HTTP_TIMEOUT = 1
+    fake_twilio.script = [(0, None, 2)]
+    send()
+    assert len(fake_twilio.requests) == 2 and len(fake_twilio.messages) == 1 and len(fake_twilio.lookups) == 1
+    fake_twilio.script = [(500, None, 0)]
+    send("654321")
+    assert len(fake_twilio.messages) == 2 and len(fake_twilio.lookups) == 1
