@@ -54,8 +54,8 @@ def number_suppressed(sender, phone, error_code, **kwargs):
 
 
 @receiver(messaging_signals.region_closed)
-def region_closed(sender, region, conversion, sample, until, **kwargs):
-    _log("region_closed", logging.WARNING, region=region, conversion=round(conversion, 3), sample=sample)
+def region_closed(sender, region, prefix, conversion, sample, until, **kwargs):
+    _log("region_closed", logging.WARNING, region=region, range=prefix, conversion=round(conversion, 3), sample=sample)
 
 
 @receiver(signals.verification_failed)

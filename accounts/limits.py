@@ -1,6 +1,6 @@
 """The sign-in limits, per number and per client address, all checked before any is counted
 (accounts.counters): the resend cooldown, hourly send caps, the SMS-pumping breaker (region
-allow-list, global and per-region hourly caps) and the failure budgets (wrong codes per number
+allow-list, global and per-region hourly caps, closed regions and number ranges) and the failure budgets (wrong codes per number
 across its codes, and per address).
 
 Per-address limits count an IPv6 client by its /64 (one subscriber holds a whole /64) and an
@@ -17,6 +17,7 @@ from accounts.app_settings import app_settings
 from accounts.counters import Limit, Refusal, Write, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
 from messaging import gates
+from messaging.numbers import range_of
 
 logger = logging.getLogger(__name__)
 HOUR, DAY = 3600, 86400
@@ -55,10 +56,12 @@ def admit_code_request(
 
 
 def _gates(phone: str, region: str) -> list[Limit]:
-    """A closed region (the pumping alarm), then a suppressed number: each "closed until" a time."""
+    """A closed region or number range (the pumping alarm), then a suppressed number: each "closed
+    until" a time."""
     return [
         Limit(gates.LOADED, 1, 1, counts=False, required=True, name=GATES_LOADED),
         Limit(gates.closed_key(region), 1, 1, counts=False, cooldown=True, name=REGION_CLOSED),
+        Limit(gates.closed_key(range_of(phone)), 1, 1, counts=False, cooldown=True, name=REGION_CLOSED),
         Limit(gates.suppressed_key(phone), 1, 1, counts=False, cooldown=True, name=SUPPRESSED),
     ]
 

@@ -104,17 +104,22 @@ class SuppressionAdmin(ReadOnlyAdmin):
 
 @admin.register(RegionBlock)
 class RegionBlockAdmin(ReadOnlyAdmin):
-    list_display = ("region", "conversion", "sample", "created_at", "until", "closed")
+    list_display = ("region", "number_range", "reason", "conversion", "sample", "created_at", "until", "closed")
+    list_filter = ("region",)
     actions = ["reopen"]
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("number range"), ordering="prefix")
+    def number_range(self, block: RegionBlock) -> str:
+        return block.prefix or _("the whole region")
+
     @admin.display(boolean=True, description=_("closed"))
     def closed(self, block: RegionBlock) -> bool:
         return block.until > timezone.now()
 
-    @admin.action(description=_("Reopen the selected regions"))
+    @admin.action(description=_("Reopen the selected regions and ranges"))
     def reopen(self, request, queryset):
         reopened = alarm.reopen(queryset)
-        self.message_user(request, _("%(count)d regions reopened.") % {"count": reopened})
+        self.message_user(request, _("%(count)d regions or ranges reopened.") % {"count": reopened})

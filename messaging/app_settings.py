@@ -38,9 +38,18 @@ class MessagingSettings(AppSettings):
     PUBLIC_BASE_URL = Knob("", lambda raw: raw.rstrip("/"))  # set: messages ask for signed status callbacks
     DELIVERY_RETENTION_DAYS = Knob(90, int)
     SMS_SUPPRESS_SECONDS = Knob(604800, int)  # how long a number Twilio cannot reach is not sent to
-    SMS_MIN_CONVERSION = Knob(0.2, float)  # the pumping alarm: a region's last-hour verified / sent ...
-    SMS_MIN_CONVERSION_SAMPLE = Knob(50, int)  # ... over at least this many messages ...
-    SMS_REGION_BLOCK_SECONDS = Knob(3600, int)  # ... closes the region this long
+    # The pumping alarm (messaging.alarm): a number range's last-hour verified / sent under
+    # SMS_MIN_CONVERSION over at least SMS_MIN_CONVERSION_SAMPLE messages closes the range (the
+    # number without its last SMS_RANGE_DIGITS digits) for SMS_REGION_BLOCK_SECONDS; a region closes
+    # when SMS_REGION_CLOSE_RANGES of its ranges did within the hour in a surge: a last-hour volume of
+    # SMS_REGION_SURGE times its usual hourly one, and at least SMS_REGION_MIN_VOLUME messages.
+    SMS_MIN_CONVERSION = Knob(0.2, float)
+    SMS_MIN_CONVERSION_SAMPLE = Knob(20, int)
+    SMS_RANGE_DIGITS = Knob(5, int)
+    SMS_REGION_CLOSE_RANGES = Knob(5, int)
+    SMS_REGION_SURGE = Knob(3.0, float)
+    SMS_REGION_MIN_VOLUME = Knob(1000, int)
+    SMS_REGION_BLOCK_SECONDS = Knob(3600, int)
 
     @property
     def sms_backend(self) -> str:

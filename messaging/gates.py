@@ -1,4 +1,4 @@
-"""The delivery gates a code request passes: a suppressed number, a closed region. The database
+"""The delivery gates a code request passes: a suppressed number, a closed region or number range. The database
 rows (Suppression, RegionBlock) stay the truth the admin shows; the cache mirrors the active ones
 as "closed until" timestamps (whole seconds) under ``suppressed_key`` and ``closed_key``, which the
 code request checks with its limits in one round trip (accounts.limits). ``LOADED`` marks a cache
@@ -18,24 +18,25 @@ def suppressed_key(phone: str) -> str:
     return f"gates:suppressed:{phone}"
 
 
-def closed_key(region: str) -> str:
-    return f"gates:closed:{region}"
+def closed_key(scope: str) -> str:
+    """The gate of a region (``IN``) or a number range (``+9198123``) the pumping alarm closed."""
+    return f"gates:closed:{scope}"
 
 
 def mirror_suppression(phone: str, until) -> None:
     _mirror(suppressed_key(phone), until)
 
 
-def mirror_block(region: str, until) -> None:
-    _mirror(closed_key(region), until)
+def mirror_block(scope: str, until) -> None:
+    _mirror(closed_key(scope), until)
 
 
 def reload() -> None:
     now = timezone.now()
     for phone, until in Suppression.objects.filter(until__gt=now).values_list("phone_number", "until"):
         mirror_suppression(phone, until)
-    for region, until in RegionBlock.objects.filter(until__gt=now).values_list("region", "until"):
-        mirror_block(region, until)
+    for block in RegionBlock.objects.filter(until__gt=now).only("region", "prefix", "until"):
+        mirror_block(block.scope, block.until)
     cache.set(LOADED, 1, None)
 
 

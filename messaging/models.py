@@ -54,17 +54,27 @@ class Suppression(models.Model):
 
 
 class RegionBlock(models.Model):
-    """A region whose conversion fell under SMS_MIN_CONVERSION: code requests to it are refused."""
+    """What the pumping alarm closed: a number range (``prefix``, as ``+9198123``) whose conversion
+    collapsed, or a whole region (``prefix`` empty). Code requests to it are refused until ``until``."""
 
-    region = models.CharField(_("region"), max_length=2, unique=True)
+    region = models.CharField(_("region"), max_length=2)
+    prefix = models.CharField(_("number range"), max_length=16, blank=True, default="")
     conversion = models.FloatField(_("conversion"))
     sample = models.PositiveIntegerField(_("messages"))
+    reason = models.CharField(_("why"), max_length=200, blank=True, default="")
     created_at = models.DateTimeField(_("closed at"), default=timezone.now)
     until = models.DateTimeField(_("until"), db_index=True)
 
     class Meta:
         db_table = "region_blocks"
         ordering = ["-created_at"]
+        verbose_name, verbose_name_plural = _("closed region or range"), _("closed regions and ranges")
+        constraints = [models.UniqueConstraint(fields=["region", "prefix"], name="region_blocks_scope")]
 
     def __str__(self) -> str:
-        return self.region
+        return self.prefix or self.region
+
+    @property
+    def scope(self) -> str:
+        """What the cache's gate is named by: the range, or the region."""
+        return self.prefix or self.region

@@ -109,7 +109,7 @@ def send_code(
         fallback.stash(sent.sid, sealed_code, language, expires_at)
     metrics.SMS_DELIVERIES.labels("sent").inc()
     signals.sms_sent.send(sender=send_code, phone=phone)
-    alarm.check_region(record.region)
+    alarm.check(record.phone_number)
 
 
 def _send_once(message: Message, unsure_since: float | None) -> Sent:
@@ -135,7 +135,7 @@ def _failed(record, exc: Exception, *, permanent: bool) -> None:
         status=getattr(exc, "status", None),
         permanent=permanent,
     )
-    alarm.check_region(record.region)
+    alarm.check(record.phone_number)
 
 
 def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:

@@ -204,6 +204,12 @@ def test_admin_lifts_a_suppression_and_reopens_a_region(staff):
     assert PHONE in staff.get("/admin/messaging/suppression/").content.decode()
     staff.post("/admin/messaging/suppression/", {"action": "lift", "_selected_action": [suppression.pk]})
     assert not Suppression.objects.exists()
-    staff.post("/admin/messaging/regionblock/", {"action": "reopen", "_selected_action": [block.pk]})
+    pumped = RegionBlock.objects.create(
+        region="IN", prefix="+9198123", conversion=0.02, sample=50, until=later, reason="conversion 0.02 over 50"
+    )
+    page = staff.get("/admin/messaging/regionblock/").content.decode()
+    assert "+9198123" in page and "conversion 0.02 over 50" in page and "the whole region" in page
+    staff.post("/admin/messaging/regionblock/", {"action": "reopen", "_selected_action": [block.pk, pumped.pk]})
     block.refresh_from_db()
     assert block.until <= timezone.now()
+    assert RegionBlock.objects.filter(until__gt=timezone.now()).count() == 0

@@ -1,5 +1,5 @@
-"""Delivery records, signed Twilio status callbacks, undeliverable numbers and the pumping alarm
-(Twilio faked at the HTTP level; signatures made by the SDK's own validator)."""
+"""Delivery records, signed Twilio status callbacks and undeliverable numbers (the pumping alarm:
+test_pumping_alarm.py; Twilio faked at the HTTP level; signatures made by the SDK's own validator)."""
 
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from twilio.request_validator import RequestValidator
 
 from messaging.app_settings import app_settings as messaging_settings
-from messaging.models import Message, RegionBlock, Suppression
+from messaging.models import Message, Suppression
 from tests.helpers import PHONE, request_code, verify
 
 pytestmark = pytest.mark.django_db
@@ -181,30 +181,6 @@ def make_messages(region_phone: str, count: int, verified: int, when=None):
         )
         for i in range(count)
     )
-
-
-def test_the_pumping_alarm_closes_a_region_with_low_conversion(api, delivery, fake_twilio, caplog):
-    delivery.SMS_MIN_CONVERSION_SAMPLE = 10
-    make_messages("+447400999999", 9, verified=1)
-    assert request_code(api, "+447400123456").status_code == 200  # the tenth message closes GB
-    block = RegionBlock.objects.get()
-    assert (block.region, block.sample) == ("GB", 10) and block.conversion == pytest.approx(0.1)
-    assert any(r.levelname == "ERROR" and "pumping" in r.getMessage() for r in caplog.records)
-    refused = request_code(api, "+447400123457")
-    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
-    assert 3500 <= int(refused["Retry-After"]) <= 3601  # whole seconds, rounded up
-    assert request_code(api, "+919876500001").status_code == 200  # other regions stay open
-    delivery.OTP_TEST_NUMBERS = {"+447400000000": "123456"}
-    assert request_code(api, "+447400000000").status_code == 200  # test numbers are exempt
-
-
-@pytest.mark.parametrize("verified, floor", [(5, 0.2), (0, 0)])  # converting well; the alarm off
-def test_a_region_converting_well_stays_open(api, delivery, fake_twilio, verified, floor):
-    delivery.SMS_MIN_CONVERSION_SAMPLE = 10
-    delivery.SMS_MIN_CONVERSION = floor
-    make_messages("+447400999999", 9, verified=verified)
-    assert request_code(api, "+447400123456").status_code == 200
-    assert not RegionBlock.objects.exists()
 
 
 def test_old_messages_do_not_count_and_purge_removes_them(delivery):
