@@ -63,12 +63,12 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     return user
 
 
-def delete_account(*, user, token) -> None:
+def delete_account(*, user, token, client_ip: str) -> None:
     """Delete ``user``, their tokens (through the one revocation path) and every cached trace of
     their number. Only with a fresh sign-in (``require_fresh_sign_in``)."""
     require_fresh_sign_in(token)
     phone = user.phone_number
     with transaction.atomic():
         user.delete()
-    otp.forget(phone)
+    otp.forget(phone, client_ip)
     signals.user_deleted.send(sender=delete_account, phone=phone)

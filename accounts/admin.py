@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts import otp
 from accounts.models import User
 from messaging.models import Message
 from tokens.models import Token
@@ -60,7 +61,7 @@ class UserAdmin(BaseUserAdmin):
     ordering = ("-created_at",)
     readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events")
     inlines = [SessionInline]
-    actions = ["revoke_tokens"]
+    actions = ["revoke_tokens", "unlock_numbers"]
     fieldsets = (
         (None, {"fields": ("phone_number", "name", "password")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
@@ -96,6 +97,14 @@ class UserAdmin(BaseUserAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = Token.objects.filter(user__in=queryset).revoke()
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+
+    @admin.action(description=_("Lift the sign-in locks of the selected users' numbers"))
+    def unlock_numbers(self, request, queryset):
+        phones = list(queryset.values_list("phone_number", flat=True))
+        for phone in phones:
+            otp.unlock(phone, by=request.user.phone_number)
+        self.message_user(request, _("%(count)d numbers unlocked.") % {"count": len(phones)})
 
 
 def _when(moment) -> str:

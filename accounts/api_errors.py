@@ -51,6 +51,8 @@ def to_api_exception(exc: errors.SignInError) -> exceptions.APIException:
         return exceptions.ValidationError({"phone_number": [_("This is already your number.")]})
     status_code, message = ANSWERS[type(exc)]
     extra = {"attempts_left": exc.attempts_left} if isinstance(exc, errors.OTPInvalid) else None
+    if isinstance(exc, errors.OTPInvalid) and exc.attempts_left <= 0:
+        message = _("Invalid OTP, and no attempts are left for this code: request a new one.")
     return SignInFailed(status_code, message, exc.code, extra, getattr(exc, "wait", None))
 
 

@@ -23,10 +23,14 @@ class AccountSettings(AppSettings):
     OTP_TTL = Knob(300, int)
     OTP_MAX_ATTEMPTS = Knob(5, int)
     OTP_RESEND_COOLDOWN = Knob(60, int)
-    OTP_MAX_SENDS_PER_HOUR = Knob(5, int)
+    OTP_MAX_SENDS_PER_HOUR = Knob(5, int)  # codes to one number from one client network (/24, /64)
+    OTP_MAX_SENDS_PER_NUMBER_PER_HOUR = Knob(30, int)  # codes to one number in all
     OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
-    OTP_MAX_FAILURES_PER_NUMBER = Knob(10, int)  # wrong codes, across codes, before the number locks
-    OTP_FAILURE_WINDOW = Knob(86400, int)  # seconds of a fixed window in which a number's failures count
+    # Wrong codes (across codes) over a rolling OTP_FAILURE_WINDOW before the number locks: for one
+    # client network, and in all; see the README's security section for the arithmetic.
+    OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = Knob(5, int)
+    OTP_MAX_FAILURES_PER_NUMBER = Knob(26, int)
+    OTP_FAILURE_WINDOW = Knob(86400, int)
     OTP_MAX_FAILURES_PER_IP_PER_HOUR = Knob(50, int)  # wrong codes from one address (IPv6: its /64)
     PHONE_ALLOWED_TYPES = Knob(["mobile", "fixed_line_or_mobile"], parse_list)
     REAUTH_MAX_AGE = Knob(600, int)  # seconds a sign-in may be old to delete the account or change its number

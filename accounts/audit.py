@@ -75,6 +75,12 @@ def number_locked(sender, phone, **kwargs):
     _record(_owner(phone), "number_locked", "failure budget spent")
 
 
+@receiver(signals.number_unlocked)
+def number_unlocked(sender, phone, by, **kwargs):
+    _log("number_unlocked", logging.WARNING, phone=phone, by=mask_phone(by) if by.startswith("+") else by)
+    _record(_owner(phone), "number_unlocked", f"by {mask_phone(by) if by.startswith('+') else by}")
+
+
 @receiver(signals.send_limit_tripped)
 def send_limit_tripped(sender, limit, phone, **kwargs):
     _log("send_limit_tripped", logging.WARNING, phone=phone, limit=limit)

@@ -9,6 +9,7 @@ parallel guesses can never exceed OTP_MAX_ATTEMPTS or a budget, and exactly one 
 """
 
 import hmac
+import math
 import secrets
 import time
 from typing import NamedTuple
@@ -37,9 +38,10 @@ class PendingCode(NamedTuple):
         return cls(packed[:size], int.from_bytes(packed[size : size + 5], "big"), packed[size + 5 :].decode())
 
 
-def subject_of(phone: str, changing_for=None) -> str:
-    """Whose code it is: ``phone`` signing in, or ``phone`` becoming ``changing_for``'s number."""
-    return phone if changing_for is None else f"{phone}>user:{changing_for.pk}"
+def subject_of(phone: str, network: str, changing_for=None) -> str:
+    """Whose code it is: ``phone`` signing in from client ``network`` (a code asked for from another
+    network never replaces it), or ``phone`` becoming ``changing_for``'s number."""
+    return f"{phone}@{network}" if changing_for is None else f"{phone}>user:{changing_for.pk}"
 
 
 def generate_code(length: int) -> str:
@@ -68,15 +70,16 @@ class Verdict(NamedTuple):
     refusal: Refusal | None = None
 
 
-# One round trip, atomic: the failure budgets are checked, a try is taken, the code compared; a
-# right code is consumed and resets the first budget (the number's), a wrong one counts in every
-# budget. KEYS: pending code, its tries, then the budgets. ARGV: now, tries allowed, the offered
-# code's digest, then per budget its maximum (0: none) and its key's lifetime in ms.
+# One round trip, atomic: the failure budgets (rolling limits, see accounts.counters) are checked,
+# a try is taken, the code compared; a right code is consumed and resets the first budget (the
+# number's from this network), a wrong one counts in every budget. KEYS: pending code, its tries,
+# then the budgets. ARGV: now (s), tries allowed, the offered code's digest, now (ms), then per
+# budget the stored value that refuses (0: no limit) and what one failure adds (ms).
 CHECK = """
-local now, allowed, offered = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local now, allowed, offered, now_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 for i = 3, #KEYS do
-  local maximum, stored = tonumber(ARGV[2 * i - 2]), redis.call('GET', KEYS[i])
-  if maximum > 0 and stored and tonumber(stored) >= maximum then return {'refused', i - 2, tonumber(stored)} end
+  local threshold, stored = tonumber(ARGV[2 * i - 1]), redis.call('GET', KEYS[i])
+  if threshold > 0 and stored and tonumber(stored) >= threshold then return {'refused', i - 2, tonumber(stored)} end
 end
 local state = redis.call('GET', KEYS[1])
 if not state or redis.call('EXISTS', KEYS[2]) == 0 then return {'expired'} end
@@ -90,8 +93,9 @@ if string.sub(state, 1, SIZE) == offered then
   return {'right', string.sub(state, SIZE + 6)}
 end
 for i = 3, #KEYS do
-  if tonumber(ARGV[2 * i - 2]) > 0 and redis.call('INCR', KEYS[i]) == 1 then
-    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1])
+  if tonumber(ARGV[2 * i - 1]) > 0 then
+    local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or 0), now_ms) + tonumber(ARGV[2 * i])
+    redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', tat - now_ms)
   end
 end
 if attempt >= allowed then redis.call('DEL', KEYS[1], KEYS[2]) end
@@ -106,10 +110,10 @@ def check(subject: str, code: str, budgets: list[Limit]) -> Verdict:
     if client is None:
         return _check_local(subject, offered, budgets, now)
     keys = [cache.make_key(state_key(subject)), cache.make_key(attempts_key(subject))]
-    keys += [cache.make_key(_budget_key(budget, now)) for budget in budgets]
-    args = [now, app_settings.OTP_MAX_ATTEMPTS, offered]
+    keys += [cache.make_key(budget.key) for budget in budgets]
+    args = [now, app_settings.OTP_MAX_ATTEMPTS, offered, math.floor(now * 1000)]
     for budget in budgets:
-        args += [budget.maximum if _limited(budget) else 0, (max(budget.window, 0) + 60) * 1000]
+        args += [budget.threshold(now), budget.interval_ms()] if _limited(budget) else [0, 0]
     outcome, *rest = counters.script(client, CHECK)(keys=keys, args=args, client=client)
     return _verdict(outcome.decode(), rest, budgets, now)
 
@@ -128,11 +132,11 @@ def _verdict(outcome: str, rest: list, budgets: list[Limit], now: float) -> Verd
 def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float) -> Verdict:
     """The same as CHECK on the in-process cache of a development run, under the counters' lock."""
     allowed = app_settings.OTP_MAX_ATTEMPTS
-    keys = [_budget_key(budget, now) for budget in budgets]
+    keys = [budget.key for budget in budgets]
     with counters.local_lock:
         for index, budget in enumerate(budgets, 1):
             stored = cache.get(keys[index - 1])
-            if _limited(budget) and stored is not None and stored >= budget.maximum:
+            if _limited(budget) and stored is not None and stored >= budget.threshold(now):
                 return _verdict("refused", [index, stored], budgets, now)
         packed = cache.get(state_key(subject))
         if packed is None or cache.get(attempts_key(subject)) is None:
@@ -144,9 +148,9 @@ def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float)
         if hmac.compare_digest(pending.digest, offered):
             cache.delete_many([state_key(subject), attempts_key(subject), *keys[:1]])
             return Verdict("right", name=pending.name)
-        for budget, key in zip(budgets, keys, strict=True):
-            if _limited(budget) and not cache.add(key, 1, budget.window + 60):
-                cache.incr(key)
+        for budget in budgets:
+            if _limited(budget):
+                counters.count_rolling(budget, now)
         if attempt >= allowed:
             discard(subject)
         return Verdict("wrong", attempts_left=allowed - attempt)
@@ -156,12 +160,14 @@ def _limited(budget: Limit) -> bool:
     return budget.maximum > 0 and budget.window > 0
 
 
-def _budget_key(budget: Limit, now: float) -> str:
-    return budget.current_key(now) if budget.window > 0 else budget.key
-
-
 def discard(subject: str) -> None:
     cache.delete_many([state_key(subject), attempts_key(subject)])
+
+
+def discard_all(phone: str) -> None:
+    """Every pending sign-in code of ``phone``, from any network."""
+    counters.delete_prefixed(state_key(f"{phone}@"))
+    counters.delete_prefixed(attempts_key(f"{phone}@"))
 
 
 def digest(subject: str, code: str) -> bytes:

@@ -3,10 +3,14 @@ refused request spends no quota and starts no cooldown (a limit can never be tur
 person it protects).
 
 A counter counts in fixed windows (its key carries the window's number); a cooldown holds the
-time it ends. Waits are computed from the clock, not from key lifetimes, so they are exact for
-``Retry-After`` and tests can move time. On Redis (django-redis) the whole check-and-count is one
-Lua script, one round trip, atomic across every process; on the in-process cache of a development
-run (one process) a lock gives the same guarantee. Keys go through ``cache.make_key`` and read back
+time it ends; a rolling limit (the generic cell rate algorithm, GCRA) holds, in milliseconds, when
+its count would be back to zero: each count adds ``window / maximum``, so it admits a burst of
+``maximum`` and then one count per ``window / maximum``, and never more than ``maximum`` plus that
+rate over any period (no calendar edge to wait for, or to exploit). Waits are computed from the
+clock, not from key lifetimes, so they are exact for ``Retry-After`` and tests can move time.
+On Redis (django-redis) the whole check-and-count is one Lua script, one round trip, atomic across
+every process; on the in-process cache of a development run (one process) a lock gives the same
+guarantee. Keys go through ``cache.make_key`` and read back
 through the cache API as plain integers.
 
 An admitted request may also write cache entries in the same round trip (``Write``: the code
@@ -35,13 +39,34 @@ class Limit(NamedTuple):
     cooldown: bool = False
     name: str = ""
     required: bool = False  # refuses when the key is absent (checked only)
+    rolling: bool = False  # GCRA over the last ``window`` seconds, not fixed windows
 
     def current_key(self, now: float) -> str:
-        return self.key if self.cooldown or self.required else f"{self.key}:{int(now // self.window)}"
+        if self.cooldown or self.required or self.rolling:
+            return self.key
+        return f"{self.key}:{int(now // self.window)}"
+
+    def interval_ms(self) -> int:
+        """A rolling limit's cost of one count."""
+        return math.ceil(self.window * 1000 / self.maximum)
+
+    def threshold(self, now: float) -> float:
+        """A stored value at or over this refuses."""
+        if self.cooldown:
+            return now
+        if self.rolling:
+            return math.floor(now * 1000) + self.window * 1000 - self.interval_ms() + 1
+        return self.maximum
 
     def wait(self, now: float, stored: int) -> int:
+        if self.rolling:
+            return max(math.ceil((stored - self.threshold(now) + 1) / 1000), 1)
         ends = stored if self.cooldown else (int(now // self.window) + 1) * self.window
         return max(math.ceil(ends - now), 1)
+
+    def counted(self, now: float, stored: int | None) -> int:
+        """A rolling limit's value after one more count."""
+        return max(stored or 0, math.floor(now * 1000)) + self.interval_ms()
 
 
 class Refusal(NamedTuple):
@@ -76,6 +101,10 @@ for i = 1, n do
     redis.call('SET', KEYS[i], ARGV[a + 3 * n + i], 'PX', ARGV[a + n + i])
   elseif mode == 'incr' and redis.call('INCR', KEYS[i]) == 1 then
     redis.call('PEXPIRE', KEYS[i], ARGV[a + n + i])
+  elseif mode == 'rolling' then
+    local now_ms, interval = tonumber(ARGV[a + 3 * n + i]), tonumber(ARGV[a + n + i])
+    local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or 0), now_ms) + interval
+    redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', tat - now_ms)
   end
 end
 for j = 1, m do
@@ -104,10 +133,10 @@ def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
     keys = [cache.make_key(limit.current_key(now)) for limit in limits] + [cache.make_key(w.key) for w in writes]
     args = (
         [len(limits), len(writes)]
-        + [now if limit.cooldown else limit.maximum for limit in limits]  # a cooldown refuses until its end
-        + [(limit.window + (0 if limit.cooldown else 60)) * 1000 for limit in limits]
+        + [limit.threshold(now) for limit in limits]
+        + [_lifetime_ms(limit) for limit in limits]
         + [_mode(limit) for limit in limits]
-        + [math.ceil(now) + limit.window for limit in limits]
+        + [math.floor(now * 1000) if limit.rolling else math.ceil(now) + limit.window for limit in limits]
     )
     for write in writes:
         value = write.value if isinstance(write.value, bytes) else cache.client.encode(write.value)
@@ -136,6 +165,21 @@ def reset(limit: Limit) -> None:
     cache.delete(limit.current_key(time.time()))
 
 
+def count_rolling(limit: Limit, now: float) -> None:
+    """Count one in a rolling limit through the cache API (the in-process cache, under the lock)."""
+    value = limit.counted(now, cache.get(limit.key))
+    cache.set(limit.key, value, max(math.ceil(value / 1000 - now), 1))
+
+
+def delete_prefixed(prefix: str) -> None:
+    """Delete every key starting with ``prefix`` (django-redis: SCAN + DEL; in-process: its dict)."""
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern(prefix.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]") + "*")
+        return
+    made, head = cache.make_key(prefix), len(cache.make_key(""))
+    cache.delete_many([key[head:] for key in list(getattr(cache, "_cache", {})) if key.startswith(made)])
+
+
 def script(client, text: str):
     if text not in _scripts:
         _scripts[text] = client.register_script(text)
@@ -153,7 +197,16 @@ def _mode(limit: Limit) -> str:
         return "required"
     if not limit.counts:
         return "check"
+    if limit.rolling:
+        return "rolling"
     return "set" if limit.cooldown else "incr"
+
+
+def _lifetime_ms(limit: Limit) -> int:
+    """A key's lifetime when counted (a rolling limit's: the interval its count adds)."""
+    if limit.rolling:
+        return limit.interval_ms()
+    return (limit.window + (0 if limit.cooldown else 60)) * 1000
 
 
 def _admit_local(limits: list[Limit], writes: list[Write], now: float) -> Refusal | None:
@@ -162,13 +215,15 @@ def _admit_local(limits: list[Limit], writes: list[Write], now: float) -> Refusa
             stored = cache.get(limit.current_key(now))
             if limit.required and stored is None:
                 return Refusal(limit, 0)
-            if not limit.required and stored is not None and stored >= (now if limit.cooldown else limit.maximum):
+            if not limit.required and stored is not None and stored >= limit.threshold(now):
                 return Refusal(limit, limit.wait(now, stored))
         for limit in limits:
             if not limit.counts:
                 continue
             key = limit.current_key(now)
-            if limit.cooldown:
+            if limit.rolling:
+                count_rolling(limit, now)
+            elif limit.cooldown:
                 cache.set(key, math.ceil(now) + limit.window, limit.window)
             elif not cache.add(key, 1, limit.window + 60):
                 cache.incr(key)

@@ -1,7 +1,12 @@
 """The sign-in limits, per number and per client address, all checked before any is counted
 (accounts.counters): the resend cooldown, hourly send caps, the SMS-pumping breaker (region
-allow-list, global and per-region hourly caps, closed regions and number ranges) and the failure budgets (wrong codes per number
-across its codes, and per address).
+allow-list, global and per-region hourly caps, closed regions and number ranges) and the failure
+budgets (wrong codes per number across its codes, and per address).
+
+A number's cooldown, send cap and failure budget count per client *network* (an IPv4 /24, an IPv6
+/64), beside a number-wide send cap and failure budget a few times larger: an attacker on a few
+networks spends only their own share, and the owner, from another network, still gets a code and
+signs in. The failure budgets are rolling (GCRA, see accounts.counters), not calendar days.
 
 Per-address limits count an IPv6 client by its /64 (one subscriber holds a whole /64) and an
 IPv4-mapped address as IPv4.
@@ -9,6 +14,7 @@ IPv4-mapped address as IPv4.
 
 import ipaddress
 import logging
+import time
 
 from django.core.cache import cache
 
@@ -35,12 +41,14 @@ def admit_code_request(
     Test numbers skip the gates and the send limits, not the failure budget."""
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
         raise RegionNotAllowed()
+    network = network_key(client_ip)
     limits = [] if test_number else _gates(phone, region)
-    limits.append(_number_failures(phone, counts=False))
+    limits += [_number_failures(phone, network, counts=False), _number_failures(phone, counts=False)]
     if not test_number:
         limits += [
-            Limit(cooldown_key(phone), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
-            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
+            Limit(cooldown_key(phone, network), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
+            Limit(f"n:ph:{phone}:{network}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
+            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR, HOUR, name="phone_all"),
             Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR, name="ip"),
             Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
             Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
@@ -67,19 +75,30 @@ def _gates(phone: str, region: str) -> list[Limit]:
 
 
 def guess_budgets(phone: str, client_ip: str) -> list[Limit]:
-    """The failure budgets a wrong code spends: the number's first (a right code resets it), then
-    the address's. ``code_store.check`` checks and counts them with the try itself."""
-    return [_number_failures(phone), _address_failures(client_ip)]
+    """The failure budgets a wrong code spends: the number's from this network first (a right code
+    resets it), then the number's, then the address's. ``code_store.check`` checks and counts them
+    with the try itself."""
+    return [_number_failures(phone, network_key(client_ip)), _number_failures(phone), _address_failures(client_ip)]
 
 
-def number_locked_now(phone: str) -> bool:
-    return counters.current(_number_failures(phone)) >= app_settings.OTP_MAX_FAILURES_PER_NUMBER > 0
+def number_locked_now(phone: str, client_ip: str) -> bool:
+    """Whether ``phone``'s failure budget, from ``client_ip``'s network or in all, is spent."""
+    now = time.time()
+    budgets = [_number_failures(phone, network_key(client_ip)), _number_failures(phone)]
+    return any(budget.maximum > 0 and counters.current(budget) >= budget.threshold(now) for budget in budgets)
 
 
-def forget_number(phone: str) -> None:
-    """Drop the number's cooldown and failure budget (its account was deleted)."""
-    cache.delete(cooldown_key(phone))
-    counters.reset(_number_failures(phone))
+def forget_number(phone: str, client_ip: str) -> None:
+    """Drop the number's failure budgets and the cooldown of ``client_ip``'s network (the account was
+    deleted from there)."""
+    cache.delete(cooldown_key(phone, network_key(client_ip)))
+    unlock(phone)
+
+
+def unlock(phone: str) -> None:
+    """Lift every failure budget of ``phone`` (number-wide and per network)."""
+    cache.delete(_number_failures(phone).key)
+    counters.delete_prefixed(_number_failures(phone, "").key)
 
 
 def address_key(ip: str) -> str:
@@ -95,18 +114,34 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
-def cooldown_key(phone: str) -> str:
-    return f"otp-cd:{phone}"
+def network_key(ip: str) -> str:
+    """The client network a number's limits count by: an IPv4 /24, an IPv6 /64."""
+    key = address_key(ip)
+    if "/" in key or ":" in key:
+        return key
+    try:
+        return str(ipaddress.ip_network(f"{key}/24", strict=False))
+    except ValueError:
+        return key
 
 
-def _number_failures(phone: str, *, counts: bool = True) -> Limit:
-    maximum, window = app_settings.OTP_MAX_FAILURES_PER_NUMBER, app_settings.OTP_FAILURE_WINDOW
-    return Limit(f"fail:ph:{phone}", maximum, window, counts, name=NUMBER_FAILURES)
+def cooldown_key(phone: str, network: str) -> str:
+    return f"otp-cd:{phone}:{network}"
+
+
+def _number_failures(phone: str, network: str | None = None, *, counts: bool = True) -> Limit:
+    """Wrong codes for ``phone`` over a rolling OTP_FAILURE_WINDOW: from ``network``, or in all."""
+    window = app_settings.OTP_FAILURE_WINDOW
+    if network is None:
+        maximum, key = app_settings.OTP_MAX_FAILURES_PER_NUMBER, f"fail:ph:{phone}"
+    else:
+        maximum, key = app_settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK, f"fail:ph:{phone}:{network}"
+    return Limit(key, maximum, window, counts, name=NUMBER_FAILURES, rolling=True)
 
 
 def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
     maximum = app_settings.OTP_MAX_FAILURES_PER_IP_PER_HOUR
-    return Limit(f"fail:ip:{address_key(client_ip)}", maximum, HOUR, counts, name="ip_failures")
+    return Limit(f"fail:ip:{address_key(client_ip)}", maximum, HOUR, counts, name="ip_failures", rolling=True)
 
 
 def refuse(refusal: Refusal, phone: str) -> None:

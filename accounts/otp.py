@@ -47,7 +47,8 @@ def request_code(
     if fixed is None:
         require_captcha(captcha_token, client_ip)
     code = fixed or code_store.generate_code(app_settings.OTP_LENGTH)
-    subject = code_store.subject_of(phone, changing_for)
+    network = limits.network_key(client_ip)
+    subject = code_store.subject_of(phone, network, changing_for)
     writes, expires_at = code_store.pending_writes(subject, code, name, keep_attempts=fixed is not None)
     region = region_of(phone)
     account = changing_for.pk if changing_for is not None else None
@@ -58,7 +59,7 @@ def request_code(
             sending.queue_code(phone, code, language, expires_at, channel)
         except sending.NotQueued:
             code_store.discard(subject)
-            cache.delete(limits.cooldown_key(phone))
+            cache.delete(limits.cooldown_key(phone, network))
             raise SMSUnavailable() from None
         metrics.CODES_SENT.labels(region).inc()
     else:
@@ -73,7 +74,7 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
 
     One atomic cache step: a locked number or address is refused before anything else, a wrong code
     spends both failure budgets, a right one resets the number's (see ``code_store.check``)."""
-    subject = code_store.subject_of(phone, changing_for)
+    subject = code_store.subject_of(phone, limits.network_key(client_ip), changing_for)
     verdict = code_store.check(subject, code, limits.guess_budgets(phone, client_ip))
     try:
         if verdict.refusal:
@@ -85,7 +86,7 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
     except SignInError as exc:
         metrics.VERIFICATIONS.labels(exc.code).inc()
         if isinstance(exc, OTPInvalid):
-            _wrong_code(phone, exc.attempts_left)
+            _wrong_code(phone, client_ip, exc.attempts_left)
         raise
     metrics.VERIFICATIONS.labels("success").inc()
     return verdict.name
@@ -96,16 +97,23 @@ def record_verified(phone: str) -> None:
     records.mark_verified(phone, sent_after=timezone.now() - timedelta(seconds=app_settings.OTP_TTL))
 
 
-def forget(phone: str) -> None:
-    """Drop every trace of ``phone`` in the cache (pending code, cooldown, failure budget)."""
-    code_store.discard(phone)
-    limits.forget_number(phone)
+def forget(phone: str, client_ip: str) -> None:
+    """Drop every trace of ``phone`` in the cache (pending codes, the cooldown of ``client_ip``'s
+    network, failure budgets)."""
+    code_store.discard_all(phone)
+    limits.forget_number(phone, client_ip)
 
 
-def _wrong_code(phone: str, attempts_left: int) -> None:
+def unlock(phone: str, *, by: str) -> None:
+    """Lift ``phone``'s locks (its failure budgets, from every network): an operator's decision."""
+    limits.unlock(phone)
+    signals.number_unlocked.send(sender=unlock, phone=phone, by=by)
+
+
+def _wrong_code(phone: str, client_ip: str, attempts_left: int) -> None:
     if attempts_left <= 0:
         signals.locked_out.send(sender=verify_code, phone=phone)
     signals.verification_failed.send(sender=verify_code, phone=phone, attempts_left=attempts_left)
-    if limits.number_locked_now(phone):
+    if limits.number_locked_now(phone, client_ip):
         metrics.NUMBERS_LOCKED.inc()
         signals.number_locked.send(sender=verify_code, phone=phone)

@@ -9,6 +9,10 @@ from messaging.numbers import parsed
 
 MAX_INPUT_LENGTH = 32
 INVALID_MESSAGE = _("Enter a valid phone number, e.g. +919876543210.")
+NATIONAL_MESSAGE = _(
+    "Enter a valid phone number. A number without + is read as a number of region %(region)s; "
+    "for another country, start with + and its code."
+)
 NUMBER_TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
 TYPE_MESSAGE = _("This kind of number cannot receive sign-in codes; use a mobile number.")
 
@@ -30,7 +34,7 @@ def sign_in_number(raw: str) -> str:
     number = _parse(raw)
     kind = phonenumbers.number_type(number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        raise ValidationError(INVALID_MESSAGE, code="invalid")
+        raise _invalid(raw)
     if kind not in {NUMBER_TYPES[name] for name in app_settings.PHONE_ALLOWED_TYPES if name in NUMBER_TYPES}:
         raise ValidationError(TYPE_MESSAGE, code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -49,4 +53,11 @@ def _parse(raw: str) -> phonenumbers.PhoneNumber:
     try:
         return parsed(text) if text.startswith("+") else phonenumbers.parse(text, app_settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
-        raise ValidationError(INVALID_MESSAGE, code="invalid") from None
+        raise _invalid(text) from None
+
+
+def _invalid(raw: str) -> ValidationError:
+    """The refusal of a number that is not one; a national one's says which region it was read in."""
+    if raw.strip().startswith("+"):
+        return ValidationError(INVALID_MESSAGE, code="invalid")
+    return ValidationError(NATIONAL_MESSAGE, code="invalid", params={"region": app_settings.PHONE_DEFAULT_REGION})

@@ -6,6 +6,7 @@ code_requested = Signal()  # phone, test_number
 verification_failed = Signal()  # phone, attempts_left
 locked_out = Signal()  # phone (one code destroyed after OTP_MAX_ATTEMPTS)
 number_locked = Signal()  # phone (the failure budget spent: the number is locked)
+number_unlocked = Signal()  # phone, by (who lifted the lock: an admin's number, or "command")
 send_limit_tripped = Signal()  # limit, phone
 user_created = Signal()  # user
 user_deleted = Signal()  # phone

@@ -105,7 +105,7 @@ class MeView(SignInErrorsMixin, APIView):
         "less than REAUTH_MAX_AGE seconds old (else 403 `reauth_required`).",
     )
     def delete(self, request):
-        delete_account(user=request.user, token=request.auth)
+        delete_account(user=request.user, token=request.auth, client_ip=client_ip(request))
         return Response(status=204)
 
 

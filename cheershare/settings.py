@@ -139,6 +139,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # Limits and gates live here: Django's default of 300 entries would cull them (a closed
+            # range reopened by a busy minute).
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 

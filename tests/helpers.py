@@ -76,7 +76,9 @@ def request_code(api, phone=PHONE, name="Asha", **headers):
 
 
 def verify(api, code, phone=PHONE, **extra):
-    return api.post("/v1/signup", {"phone_number": phone, "otp": code, **extra}, format="json")
+    """Fields in ``extra`` go in the body; ``HTTP_*`` and ``REMOTE_ADDR`` are the request's."""
+    headers = {key: extra.pop(key) for key in list(extra) if key.startswith("HTTP_") or key == "REMOTE_ADDR"}
+    return api.post("/v1/signup", {"phone_number": phone, "otp": code, **extra}, format="json", **headers)
 
 
 def last_code(outbox) -> str:

@@ -37,7 +37,7 @@ def test_a_solved_token_lets_the_code_through(api, sms_outbox, siteverify, setti
     response = ask(api, "solved", HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert response.status_code == 200
     assert siteverify.forms == [{"secret": SECRET, "response": "solved", "remoteip": "203.0.113.7"}]
-    assert verify(api, last_code(sms_outbox)).status_code == 200
+    assert verify(api, last_code(sms_outbox), HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
 
 
 @pytest.mark.parametrize("token", [None, "", "forged"])

@@ -1,8 +1,11 @@
 """Patient attackers (issue 15): failure budgets per number and per address, limits that count only
 what they accept, test numbers, stranger-chosen names, invisible characters, costly number types."""
 
+from datetime import timedelta
+
 import pytest
 import redis
+from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
@@ -40,16 +43,19 @@ def test_number_locks_after_its_failure_budget_even_for_the_right_code(api, sms_
         sent = len(sms_outbox)
         response = verify(api, code)
         assert response.status_code == 429 and response.json()["code"] == "verify_locked"
-        assert int(response["Retry-After"]) == 14 * 3600  # the day's window ends at midnight UTC
+        assert int(response["Retry-After"]) == 6 * 3600  # rolling: one more try every 24 h / 4
         assert len(sms_outbox) == sent
         assert request_code(api, phone=OTHER).status_code == 200  # only that number
-    with freeze_time("2026-03-02 00:00:01"):
+    with freeze_time("2026-03-01 15:59:59"):
+        assert request_code(api).json()["code"] == "verify_locked"
+    with freeze_time("2026-03-01 16:00:01"):  # no calendar edge: 6 h after the last failure
         assert request_code(api).status_code == 200
         assert verify(api, last_code(sms_outbox)).status_code == 200
 
 
-def test_a_success_resets_the_number_budget(api, sms_outbox, no_cooldown):
-    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 3
+def test_a_success_resets_the_number_budget_of_its_network(api, sms_outbox, no_cooldown):
+    """Not the number-wide one: an owner who signs in often must not refill an attacker's budget."""
+    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 3
     for _ in range(3):
         request_code(api)
         code = last_code(sms_outbox)
@@ -61,7 +67,7 @@ def test_a_success_resets_the_number_budget(api, sms_outbox, no_cooldown):
 @pytest.mark.django_db(transaction=True)
 def test_sixteen_parallel_wrong_guesses_spend_the_budget_exactly(sms_outbox, settings):
     settings.OTP_MAX_ATTEMPTS = 16
-    settings.OTP_MAX_FAILURES_PER_NUMBER = 10
+    settings.OTP_MAX_FAILURES_PER_NUMBER = settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 10
     request_code(APIClient())
     code = wrong(last_code(sms_outbox))
     answers = run_concurrently(16, lambda: verify(APIClient(), code).json()["code"])
@@ -72,7 +78,8 @@ def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
     no_cooldown.OTP_MAX_FAILURES_PER_IP_PER_HOUR = 3
     phones = [f"+9198765000{i:02d}" for i in range(4)]
     for phone in phones:
-        request_code(api, phone=phone)
+        request_code(api, phone=phone, REMOTE_ADDR="2001:db8::1")
+    request_code(api, phone=phones[3], REMOTE_ADDR="2001:db8:1::1")
     answers = [
         APIClient().post("/v1/signup", {"phone_number": p, "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8::1")
         for p in phones[:3]
@@ -120,7 +127,7 @@ def test_a_country_refusal_does_not_spend_the_global_cap(api, sms_outbox, settin
 def test_test_number_attempts_survive_a_new_request(api, sms_outbox, settings):
     """Was: 1,000 guesses at a test number's fixed code in 3 s, no 429."""
     settings.OTP_TEST_NUMBERS = {"+919000000000": "123456"}
-    settings.OTP_MAX_FAILURES_PER_NUMBER = 1000
+    settings.OTP_MAX_FAILURES_PER_NUMBER = settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 1000
     for _ in range(3):
         request_code(api, phone="+919000000000")
         assert verify(api, "654321", phone="+919000000000").status_code == 401
@@ -230,3 +237,60 @@ def test_a_code_is_checked_in_one_redis_round_trip(sms_outbox, settings, own_red
             if command["client_type"] != "lua":  # what scripts run inside Redis is not a round trip
                 sent.append(command["command"].split()[0])
     assert [name for name in sent if name != "HELLO"] == ["EVALSHA"]  # HELLO: the echo's new connection
+
+
+def test_attackers_on_five_networks_cannot_stop_the_owner(sms_outbox):
+    """Third probe, item 5 (a): five attacker networks spend every code and guess their caps allow,
+    for an hour; the owner, from a sixth network, gets a fresh code and signs in."""
+    attackers = [f"198.51.{n}.7" for n in range(5)]
+    start = timezone.now()
+    for minute in range(0, 60, 6):
+        with freeze_time(start + timedelta(minutes=minute, seconds=1)):
+            for address in attackers:
+                request_code(APIClient(), REMOTE_ADDR=address)
+                for _ in range(5):
+                    verify(APIClient(), "000000", REMOTE_ADDR=address)
+    with freeze_time(start + timedelta(minutes=60, seconds=2)):
+        assert verify(APIClient(), "000000", REMOTE_ADDR=attackers[0]).json()["code"] == "verify_locked"
+        owner = APIClient()
+        assert request_code(owner, REMOTE_ADDR="203.0.113.9").status_code == 200
+        signed_in = verify(owner, last_code(sms_outbox), REMOTE_ADDR="203.0.113.9")
+        assert signed_in.status_code == 200, signed_in.json()
+
+
+def test_the_guessing_bound_holds_with_unlimited_addresses(sms_outbox, settings):
+    """Item 5 (b): whatever the addresses, the number takes OTP_MAX_FAILURES_PER_NUMBER wrong codes
+    at once and then one per OTP_FAILURE_WINDOW / that, so at most 26 * 366 a year (README)."""
+    settings.OTP_RESEND_COOLDOWN = 0
+    wrong_codes, start = 0, timezone.now()
+    for n in range(40):  # 40 networks, a code and five guesses each
+        with freeze_time(start + timedelta(seconds=n)):
+            address = f"10.{n}.0.1"
+            request_code(APIClient(), REMOTE_ADDR=address)
+            answers = [verify(APIClient(), "000000", REMOTE_ADDR=address).json()["code"] for _ in range(5)]
+            wrong_codes += answers.count("otp_invalid")
+    assert wrong_codes == 26
+    interval = 86400 / 26
+    with freeze_time(start + timedelta(seconds=40 + interval)):
+        request_code(APIClient(), REMOTE_ADDR="10.99.0.1")
+        answers = [verify(APIClient(), "000000", REMOTE_ADDR="10.99.0.1").json()["code"] for _ in range(3)]
+    assert answers == ["otp_invalid", "verify_locked", "verify_locked"]
+
+
+def test_an_operator_lifts_a_lock_with_the_command(api, sms_outbox, no_cooldown, caplog):
+    from django.core.management import call_command
+
+    from accounts.models import AuditEvent
+
+    User.objects.create_user(PHONE, "Asha")
+    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 2
+    request_code(api)
+    verify(api, "000000")
+    verify(api, "000000")
+    assert request_code(api).json()["code"] == "verify_locked"
+    call_command("unlock_number", "9876543210")  # any spelling: national, in PHONE_DEFAULT_REGION
+    assert request_code(api).status_code == 200
+    assert verify(api, last_code(sms_outbox)).status_code == 200
+    event = AuditEvent.objects.filter(event="number_unlocked").get()
+    assert event.detail == "by command"
+    assert any(getattr(r, "event", "") == "number_unlocked" for r in caplog.records)

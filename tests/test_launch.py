@@ -95,6 +95,7 @@ def test_messages_and_sms_follow_accept_language(api, sms_outbox, settings):
         "success": False,
         "error": "कृपया दूसरा ओटीपी माँगने से पहले प्रतीक्षा करें।",
         "code": "otp_cooldown",
+        "retry_after": int(cooldown["Retry-After"]),
     }
     english = api.get("/v1/me", HTTP_ACCEPT_LANGUAGE="en", HTTP_AUTHORIZATION="Bearer x")
     assert english.json()["error"] == "Invalid or expired token."

@@ -129,7 +129,8 @@ def test_only_a_keyed_hash_of_the_code_is_cached(api, sms_outbox):
     keys = client.keys("*")
     raw = b"".join(keys) + b"".join(client.dump(key) or b"" for key in keys)
     assert keys and code.encode() not in raw
-    pending = PendingCode.unpack(client.get(cache.make_key(state_key(PHONE))))  # raw bytes, read by a script
+    subject = f"{PHONE}@127.0.0.0/24"  # the number, asked from the test client's network
+    pending = PendingCode.unpack(client.get(cache.make_key(state_key(subject))))  # raw bytes, read by a script
     assert len(pending.digest) == 16 and pending.name == "Asha"
 
 
@@ -168,6 +169,7 @@ def test_wrong_code_counts_attempts_then_destroys_code(api, sms_outbox, settings
     assert [a["code"] for a in answers] == ["otp_invalid"] * 3
     assert [a["attempts_left"] for a in answers] == [2, 1, 0]
     assert answers[0]["error"] == "Invalid or expired OTP"
+    assert answers[2]["error"] == "Invalid OTP, and no attempts are left for this code: request a new one."
     after = verify(api, code)
     assert after.status_code == 401 and after.json()["code"] == "otp_expired"
 
@@ -316,3 +318,13 @@ def test_no_way_of_creating_a_token_skips_its_audit_row(user):
 
     Token.objects.create(user=user, hash=hash_token("A" * 26), device_name="admin shell", expiry="2030-01-01T00:00Z")
     assert list(AuditEvent.objects.values_list("user_id", "event", "detail")) == [(user.pk, "signed_in", "admin shell")]
+
+
+@pytest.mark.parametrize(
+    "number, says_region", [("12345", True), ("98765 4321", True), ("+91 12345", False), ("+999123", False)]
+)
+def test_a_refused_number_says_which_region_it_was_read_in(api, sms_outbox, number, says_region):
+    response = request_code(api, number)
+    [message] = response.json()["fields"]["phone_number"]
+    assert response.status_code == 400
+    assert ("read as a number of region IN" in message) is says_region
