@@ -44,6 +44,7 @@ test: test-services test-defaults
 test-services: $(VENV)/.installed
 	scripts/ensure-services
 	scripts/ensure-browser
+	scripts/ensure-nginx
 	TEST_STACK=services $(PY) -m pytest
 
 test-defaults: $(VENV)/.installed

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import otp
 from accounts.models import User
+from messaging import twilio_errors
 from messaging.models import Message
 from tokens.models import Token
 
@@ -85,7 +86,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("messages"))
     def recent_messages(self, user: User) -> str:
         messages = Message.objects.filter(phone_number=user.phone_number)[:RECENT_ROWS]
-        rows = [(_when(m.created_at), m.channel, m.status, m.error_code or "", _when(m.verified_at)) for m in messages]
+        rows = [
+            (_when(m.created_at), m.channel, m.status, twilio_errors.describe(m.error_code), _when(m.verified_at))
+            for m in messages
+        ]
         return _table("recent-messages", [_("sent"), _("channel"), _("status"), _("error"), _("code verified")], rows)
 
     @admin.display(description=_("events"))
@@ -97,7 +101,6 @@ class UserAdmin(BaseUserAdmin):
     def revoke_tokens(self, request, queryset):
         revoked = Token.objects.filter(user__in=queryset).revoke()
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
-
 
     @admin.action(description=_("Lift the sign-in locks of the selected users' numbers"))
     def unlock_numbers(self, request, queryset):

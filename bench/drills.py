@@ -6,7 +6,8 @@ cluster (``initdb``, its own port), the cache on a Redis server of its own, the 
 local Redis (its own queue), a real worker and a loopback Twilio reached by the real SDK. A bounded
 load of sign-ins and authenticated requests runs through each drill: Redis stopped and restarted,
 PostgreSQL stopped and restarted, the Celery worker killed mid-send, a server worker killed. Each
-ends with the same invariants. Then slow clients trickle their headers into the server, alone and behind nginx.
+ends with the same invariants. Then slow clients trickle their headers, then their bodies, into the
+server, alone and behind nginx.
 Writes bench/RESULTS-drills.md; ``--short`` is the CI form (shorter outages, same checks).
 """
 
@@ -19,7 +20,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -32,11 +32,23 @@ from bench.drill_load import CLIENT_TIMEOUT, Load  # noqa: E402
 from bench.pgcluster import ThrowawayPostgres  # noqa: E402
 from tests.cleanup import forget_queue  # noqa: E402
 from tests.fakes import FakeTwilio  # noqa: E402
-from tests.live import BIN, CeleryWorker, RedisServer, WebServer, base_env, children, free_port, request, wait_until  # noqa: E402
+from tests.live import (  # noqa: E402
+    BIN,
+    CeleryWorker,
+    Nginx,
+    RedisServer,
+    WebServer,
+    base_env,
+    children,
+    request,
+    trickle_body,
+    wait_until,
+)
 
 OTP_TTL = 300
 QUEUE = f"drills-{os.getpid()}"
 BROKER = "redis://127.0.0.1:6379/10"
+BODY_READ_TIMEOUT = 10  # the server's default: a trickled body is ended with 408 after it
 
 
 class Stack:
@@ -65,6 +77,7 @@ class Stack:
             OTP_TTL=str(OTP_TTL),
             OTP_MAX_SENDS_PER_IP_PER_HOUR="1000000",
             SMS_MIN_CONVERSION="0",
+            BODY_READ_TIMEOUT=str(BODY_READ_TIMEOUT),
             LOG_LEVEL="INFO",
         )
         subprocess.run(
@@ -235,26 +248,41 @@ def drill_celery_worker(stack: Stack, token: str, spans: dict) -> Drill:
     drill = Drill(f"Celery worker killed (SIGKILL) mid-send, restarted {spans['outage']} s later", stack, token)
     stack.fake.script = [(201, None, 0.5)] * 10_000  # slow sends, so one is always in flight
 
-    in_flight = []
+    in_flight, asked_while_down = [], []
 
     def kill():
-        wait_until(lambda: len(stack.fake.requests) > len(stack.fake.messages), what="a send in flight")
+        wait_until(lambda: stack.fake.answering > 0, what="a send in flight")
         stack.worker.proc.kill()
         stack.worker.proc.wait()
         in_flight.append(stack.fake.requests[-1]["To"])
+        # the load's sign-ins may all be waiting for their SMS: ask for one more code while it is down
+        phone = f"+9183{next(stack.numbers):08d}"
+        status = request(stack.web.url + "/v1/signup", {"name": "Down", "phone_number": phone})[0]
+        asked_while_down.append((phone, status))
 
     drill.run(spans, kill, stack.restart_worker)
     stack.fake.script = []
-    tries = lambda: sum(1 for r in list(stack.fake.requests) if r.get("To") == in_flight[0])  # noqa: E731
+    sent = lambda: sum(1 for r in list(stack.fake.messages) if r.get("To") == in_flight[0])  # noqa: E731
+    asked = lambda: sum(1 for r in list(stack.fake.lookups) if r.get("To") == in_flight[0])  # noqa: E731
     try:
-        wait_until(lambda: tries() >= 2, timeout=30, what="the message in flight to be sent again")
+        wait_until(lambda: asked() >= 1, timeout=30, what="the new worker to ask Twilio about the message in flight")
     except AssertionError:
         pass
     drill.check(
-        f"the message in flight when the worker died was sent again by the new worker ({tries()} tries)", tries() >= 2
+        f"the message Twilio took as the worker died was looked up by the new worker, not sent again "
+        f"({sent()} sent, {asked()} lookups)",
+        sent() == 1 and asked() >= 1,
     )
+    [(phone, status)] = asked_while_down
+    try:
+        wait_until(lambda: any(m.get("To") == phone for m in list(stack.fake.messages)), timeout=30, what="its SMS")
+    except AssertionError:
+        pass
+    delivered = any(m.get("To") == phone for m in list(stack.fake.messages))
     drill.check(
-        "sign-ins keep answering 200 (the broker holds the messages)", drill.labels("during", "code") == {"200"}
+        "code requests keep answering 200 while no worker runs, and their SMS goes out once one is back "
+        "(the broker holds the messages)",
+        drill.labels("during", "code") <= {"200"} and status == 200 and delivered,
     )
     return drill.finish(sms_wait=40)
 
@@ -295,16 +323,24 @@ def trickle(port: int, seconds: float, stop: threading.Event) -> None:
         pass  # the server (or proxy) closed it: that is what a server may do with a trickler
 
 
-def slow_clients(url: str, port: int, connections: int, seconds: float, numbers: itertools.count) -> dict:
-    """/healthz and code requests from another client while ``connections`` tricklers hold on."""
-    stop = threading.Event()
-    tricklers = [threading.Thread(target=trickle, args=(port, seconds, stop)) for _ in range(connections)]
+def slow_clients(url: str, port: int, connections: int, seconds: float, numbers: itertools.count, bodies: bool) -> dict:
+    """/healthz and code requests from another client while ``connections`` tricklers hold on: of
+    headers, or (``bodies``) of code requests' bodies, a byte every 3 s, reconnecting when ended."""
+    stop, ends = threading.Event(), []
+    until = time.monotonic() + seconds
+
+    def trickler():
+        if bodies:
+            ends.extend(trickle_body(port, until, gap=3, stop=stop))
+        else:
+            trickle(port, seconds, stop)
+
+    tricklers = [threading.Thread(target=trickler) for _ in range(connections)]
     for thread in tricklers:
         thread.start()
     time.sleep(1)
     latencies, failures = [], Counter()
-    deadline = time.monotonic() + seconds - 1
-    while time.monotonic() < deadline:
+    while time.monotonic() < until - 1:
         for path, body in (
             ("/healthz", None),
             ("/v1/signup", {"name": "Slow", "phone_number": f"+9184{next(numbers):08d}"}),
@@ -327,35 +363,13 @@ def slow_clients(url: str, port: int, connections: int, seconds: float, numbers:
         "failed": dict(failures),
         "p50": statistics.median(latencies),
         "max": max(latencies),
+        "ends": Counter(line or "closed" for line, _ in ends),
+        "longest end": max((duration for _, duration in ends), default=0.0),
     }
 
 
-class Nginx:
-    """Debian's nginx on loopback with the proxy settings docker-compose.yml uses (deploy/nginx.conf)."""
-
-    def __init__(self, upstream_port: int):
-        self.port = free_port()
-        self.directory = tempfile.mkdtemp(prefix="cheershare-nginx-")
-        site = (ROOT / "deploy" / "nginx.conf").read_text()
-        site = site.replace("server web:8000", f"server 127.0.0.1:{upstream_port}")
-        site = site.replace("listen 8000", f"listen 127.0.0.1:{self.port}")
-        Path(self.directory, "site.conf").write_text(site)
-        temp = self.directory
-        Path(self.directory, "nginx.conf").write_text(
-            f"worker_processes 1;\nerror_log {temp}/error.log;\npid {temp}/nginx.pid;\nevents {{}}\n"
-            f"http {{\n  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
-            f"  fastcgi_temp_path {temp}/f; uwsgi_temp_path {temp}/u; scgi_temp_path {temp}/s;\n"
-            f"  access_log off;\n  include {temp}/site.conf;\n}}\n"
-        )
-        subprocess.run(["/usr/sbin/nginx", "-c", f"{temp}/nginx.conf", "-p", temp], check=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="nginx")
-
-    def stop(self) -> None:
-        subprocess.run(["/usr/sbin/nginx", "-c", f"{self.directory}/nginx.conf", "-p", self.directory, "-s", "stop"])
-
-
-def drill_slow_clients(stack: Stack, connections: int, seconds: float) -> tuple[list[str], bool]:
+def drill_slow_clients(stack: Stack, connections: dict, seconds: float) -> tuple[list[str], bool]:
+    """Headers trickled, then bodies trickled, at granian alone and behind nginx."""
     behind_nginx = "nginx in front of granian (2 workers), as docker-compose.yml runs it"
     servers = {"granian, 2 workers (scripts/serve), alone": stack.started(WebServer(stack.env, workers=2))}
     proxied = stack.started(WebServer(dict(stack.env, TRUSTED_PROXY_COUNT="1"), workers=2))
@@ -363,34 +377,52 @@ def drill_slow_clients(stack: Stack, connections: int, seconds: float) -> tuple[
     servers[behind_nginx] = nginx
     try:
         results = {
-            name: slow_clients(server.url, server.port, connections, seconds, stack.numbers)
+            (kind, name): slow_clients(
+                server.url, server.port, connections[kind], seconds, stack.numbers, kind == "bodies"
+            )
+            for kind in ("headers", "bodies")
             for name, server in servers.items()
         }
     finally:
         nginx.stop()
     lines = [
-        f"### Slow clients: {connections} connections trickle their headers one line a second for {seconds:.0f} s",
+        f"### Slow clients: {connections['headers']} connections trickle their headers one line a second, then "
+        f"{connections['bodies']} trickle code requests' bodies (Content-Length 1000) a byte every 3 s, "
+        f"each for {seconds:.0f} s (reconnecting when the server ends them)",
         "",
         "Meanwhile another client calls /healthz and asks for a code in turn, every 0.2 s (5 s timeout).",
         "",
-        "| server | answered | failed | p50 | slowest |",
-        "|---|---|---|---|---|",
+        "| trickled | server | answered | failed | p50 | slowest | tricklers ended with | longest trickler |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, result in results.items():
+    for (kind, name), result in results.items():
         failed = ", ".join(f"{k}: {v}" for k, v in result["failed"].items()) or "0"
+        ended = ", ".join(f"{line}: {count}" for line, count in result["ends"].items()) or "-"
+        longest = f"{result['longest end']:.1f} s" if result["ends"] else "-"
         lines.append(
-            f"| {name} | {result['answered']} | {failed} | {result['p50'] * 1000:.0f} ms | {result['max']:.2f} s |"
+            f"| {kind} | {name} | {result['answered']} | {failed} | {result['p50'] * 1000:.0f} ms "
+            f"| {result['max']:.2f} s | {ended} | {longest} |"
         )
-    kept_up = {name: not r["failed"] and r["max"] < 1 and r["answered"] > 0 for name, r in results.items()}
+    kept_up = {key: not r["failed"] and r["max"] < 1 and r["answered"] > 0 for key, r in results.items()}
+    bounded = {
+        key: set(r["ends"]) == {"HTTP/1.1 408 Request Timeout"} and r["longest end"] < BODY_READ_TIMEOUT + 3
+        for key, r in results.items()
+        if key[0] == "bodies"
+    }
     lines += [
         "",
         *(
-            f"- {'PASS' if ok else 'FAIL'}: {name}: every call answers, none slower than 1 s"
-            for name, ok in kept_up.items()
+            f"- {'PASS' if ok else 'FAIL'}: {kind} trickled, {name}: every call answers, none slower than 1 s"
+            for (kind, name), ok in kept_up.items()
+        ),
+        *(
+            f"- {'PASS' if ok else 'FAIL'}: bodies trickled, {name}: every trickler ended with 408 within "
+            f"BODY_READ_TIMEOUT ({BODY_READ_TIMEOUT} s) + 3 s"
+            for (_kind, name), ok in bounded.items()
         ),
         "",
     ]
-    return lines, all(kept_up.values())
+    return lines, all(kept_up.values()) and all(bounded.values())
 
 
 def main() -> None:
@@ -399,7 +431,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS-drills.md"))
     args = parser.parse_args()
     spans = {"before": 2, "outage": 3, "after": 7} if args.short else {"before": 5, "outage": 10, "after": 10}
-    slow = (16, 10.0) if args.short else (16, 60.0)
+    slow = ({"headers": 16, "bodies": 50}, 10.0 if args.short else 30.0)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop every process it started
     stack = Stack()
     drills, sections = [], []

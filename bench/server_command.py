@@ -18,11 +18,10 @@ def describe() -> str:
     return SERVERS[chosen()]
 
 
-def command(app: str, port: int, *, factory: bool = False, server: str | None = None) -> list[str]:
-    """Serve the WSGI ``app`` ("module:name"; ``factory``: a function returning it) on loopback ``port``
-    with ``server`` (the run's choice by default). The server runs from the first environment on PATH
+def command(app: str, port: int, *, server: str | None = None) -> list[str]:
+    """Serve the WSGI ``app`` ("module:name", or "module:factory()") on loopback ``port`` with
+    ``server`` (the run's choice by default). The server runs from the first environment on PATH
     (see tests.live.on_path); options appended to the command go to the server."""
     if (server or chosen()) == "gunicorn":
-        return ["gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2", f"{app}()" if factory else app]
-    flags = ["--factory"] if factory else []
-    return [str(ROOT / "scripts/serve"), app, *flags, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+        return ["gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2", app]
+    return [str(ROOT / "scripts/serve"), app, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]

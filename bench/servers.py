@@ -30,7 +30,10 @@ def commands(port: int) -> dict[str, list[str]]:
     serve, gunicorn = (server_command.command(APP, port, server=name) for name in ("granian", "gunicorn"))
     return {
         "granian, 2 workers (default)": serve,
-        "granian, 2 workers × 4 threads": [*serve, "--blocking-threads", "4"],
+        "granian's WSGI interface, 2 workers × 4 threads (no body gate)": [
+            str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "2", "--blocking-threads", "4", APP,
+        ],
         "gunicorn, 2 sync workers": gunicorn,
         "gunicorn, 2 gthread workers × 4 threads": [*gunicorn, "--threads", "4"],
         "uWSGI, 2 processes": [

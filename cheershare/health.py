@@ -1,4 +1,5 @@
-"""Liveness (/healthz: the process serves) and readiness (/readyz: PostgreSQL, cache and broker answer)."""
+"""Liveness (/healthz: the process serves) and readiness (/readyz: PostgreSQL, cache and broker answer;
+it also reports whether a Celery worker is alive, which the web's readiness does not depend on)."""
 
 import uuid
 
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from cheershare.celery import app as celery_app
 from cheershare.errors import envelope
+from messaging import heartbeat
 
 
 class HealthView(APIView):
@@ -77,6 +79,15 @@ class ReadyView(APIView):
                 checks[name] = "ok"
             except Exception as exc:
                 checks[name] = f"unavailable: {type(exc).__name__}"
-        if all(state == "ok" for state in checks.values()):
+        ready = all(state == "ok" for state in checks.values())
+        checks["worker"] = _worker_state()
+        if ready:
             return Response({"status": "ok", "checks": checks})
         return Response(envelope(_("A dependency is unavailable."), "not_ready", checks=checks), status=503)
+
+
+def _worker_state() -> str:
+    try:
+        return heartbeat.state()
+    except Exception as exc:  # the cache is down: already reported above
+        return f"unknown: {type(exc).__name__}"

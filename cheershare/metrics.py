@@ -27,6 +27,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from accounts.client_ip import client_ip
+from messaging.backlog import BacklogCollector
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -62,12 +63,20 @@ class MetricsView(APIView):
     def get(self, request):
         if not settings.METRICS_ENABLED or not scraper_allowed(request):
             raise NotFound()
+        registry = CollectorRegistry()
         if settings.PROMETHEUS_MULTIPROC_DIR:
-            registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
         else:
-            registry = REGISTRY
+            registry.register(_Everything())
+        registry.register(BacklogCollector())  # computed now, from the database and the cache
         return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+class _Everything:
+    """The process's default registry, as one collector of a registry built per scrape."""
+
+    def collect(self):
+        return REGISTRY.collect()
 
 
 def scraper_allowed(request) -> bool:

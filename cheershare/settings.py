@@ -76,13 +76,14 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "cheershare" / "templates"],  # admin/base_site.html: the worker banner
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.context_processors.worker",
             ],
         },
     },
@@ -164,6 +165,8 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # set for collectstatic (th
 WHITENOISE_USE_FINDERS = True  # admin and Swagger UI assets served without collectstatic or a CDN
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# Seconds a request's whole body may take to arrive before the server answers 408 (cheershare.asgi).
+BODY_READ_TIMEOUT = env_int("BODY_READ_TIMEOUT", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.BearerTokenAuthentication"],
@@ -243,7 +246,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not 
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The admin's forms: the public origin is trusted when nothing else is named.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS") or env_list("PUBLIC_BASE_URL").copy()
+CSRF_TRUSTED_ORIGINS = [origin.rstrip("/") for origin in CSRF_TRUSTED_ORIGINS]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -1,15 +1,19 @@
 """Admin for delivery: message records, suppressed numbers (lift), closed regions (reopen) and the
 "Delivery by country" page."""
 
+import re
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from messaging import alarm, conversion, suppression
+from messaging import alarm, conversion, suppression, twilio_errors
 from messaging.models import Message, RegionBlock, Suppression
 
 BAR_WIDTH = 240
@@ -28,21 +32,47 @@ class MessageAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "phone_number",
+        "account",
         "region",
         "channel",
         "status",
-        "error_code",
+        "error",
         "attempts",
         "verified_at",
     )
     list_filter = ("status", "channel", "region")
     search_fields = ("=phone_number", "=sid")
+    search_help_text = _("A number in any spelling (+91 98765 43210, 09876543210, 9876543210), or a Twilio sid.")
     date_hierarchy = "created_at"
     show_full_result_count = False  # no COUNT(*) over millions of rows per page
     change_list_template = "admin/messaging/message_change_list.html"
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        users = get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: OuterRef("phone_number")})
+        return super().get_queryset(request).annotate(user_id=Subquery(users.values("pk")[:1]))
+
+    def get_search_results(self, request, queryset, search_term):
+        """A number in any spelling matches by its digits (the national number is the end of the
+        E.164 one); anything else searches as Django's admin does (an exact number or sid)."""
+        digits = re.sub(r"\D", "", search_term).lstrip("0")
+        if len(digits) >= 6 and re.fullmatch(r"[\d\s()+.\-]+", search_term.strip()):
+            return queryset.filter(phone_number__endswith=digits), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("account"))
+    def account(self, message: Message) -> str:
+        if message.user_id is None:
+            return ""
+        opts = get_user_model()._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[message.user_id])
+        return format_html('<a href="{}">{}</a>', url, _("user #%(id)s") % {"id": message.user_id})
+
+    @admin.display(description=_("error"), ordering="error_code")
+    def error(self, message: Message) -> str:
+        return twilio_errors.describe(message.error_code)
 
     def get_urls(self):
         page = self.admin_site.admin_view(self.by_country_view)

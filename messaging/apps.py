@@ -5,7 +5,7 @@ class MessagingConfig(AppConfig):
     name = "messaging"
 
     def ready(self):
-        from messaging import checks  # noqa: F401  (registers the SMS length check)
+        from messaging import checks, heartbeat  # noqa: F401  (the SMS length check; the worker's heartbeat)
         from messaging.app_settings import app_settings
 
         app_settings.register_check()

@@ -31,6 +31,8 @@ class Message(models.Model):
             models.Index(fields=["created_at"], name="messages_created"),
             models.Index(fields=["region", "created_at"], name="messages_region_created"),
             models.Index(fields=["phone_number", "created_at"], name="messages_phone_created"),
+            # the backlog: published, not tried by any worker yet (messaging.backlog)
+            models.Index(fields=["created_at"], condition=models.Q(attempts=0), name="messages_waiting"),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ marked when the code it carried is verified. Never the code or the text."""
 import logging
 from datetime import datetime
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +20,18 @@ MARK_VERIFIED = f"""
         ORDER BY created_at DESC LIMIT 1)"""
 # What Twilio may report beyond our seven statuses, read as one of them.
 ALIASES = {"accepted": "queued", "scheduled": "queued", "read": "delivered"}
+
+
+def queued(task_id: str, phone: str, channel: str) -> None:
+    """The record of a message just published for a worker (``queued``, no attempt yet), so a backlog
+    shows. Never in the way of the message: if the database cannot take it, the worker writes it."""
+    try:
+        Message.objects.bulk_create(
+            [Message(task_id=task_id, phone_number=phone, region=region_of(phone), channel=channel)],
+            ignore_conflicts=True,  # the worker (or an eager run) may have written it first
+        )
+    except DatabaseError:
+        logger.warning("message record not written; its worker will write it", extra={"phone": mask_phone(phone)})
 
 
 def start_attempt(task_id: str, phone: str, channel: str) -> Message:

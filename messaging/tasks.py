@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 
 from celery import shared_task
+from celery.utils import uuid
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
@@ -143,6 +145,7 @@ def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channe
 
     The message's readable copy of its arguments (what a worker's log and monitoring tools show)
     carries the number masked and no sealed code; giving it also spares Celery building one."""
+    task_id = uuid()
     send_code.apply_async(
         args=[phone, sealed_code, language, expires_at],
         kwargs={"channel": channel},
@@ -150,7 +153,10 @@ def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channe
         kwargsrepr=repr({"channel": channel}),
         expires=datetime.fromtimestamp(expires_at, tz=UTC),
         retry=False,
+        task_id=task_id,
     )
+    if not settings.CELERY_TASK_ALWAYS_EAGER:  # an eager run has sent it already, and recorded it
+        records.queued(task_id, phone, channel)
 
 
 def _account_disabled(phone: str) -> bool:

@@ -122,8 +122,8 @@ def live_processes():
 
 @pytest.fixture
 def start_server(live_env, live_processes):
-    def start(workers: int = 2, threads: int = 1, **env) -> WebServer:
-        process = WebServer({**live_env, **env}, workers=workers, threads=threads)
+    def start(workers: int = 2, **env) -> WebServer:
+        process = WebServer({**live_env, **env}, workers=workers)
         live_processes.append(process)
         return process
 

@@ -29,6 +29,7 @@ class FakeTwilio:
         self.messages: list[dict] = []
         self.requests: list[dict] = []
         self.lookups: list[dict] = []
+        self.answering = 0  # requests taken and not answered yet
         self.script: list[tuple[int, int | None, float]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -59,8 +60,12 @@ class FakeTwilio:
                 self.messages.append(form)
                 prefix = "CA" if form["path"].endswith("/Calls.json") else "SM"
                 form["sid"] = f"{prefix}{len(self.messages):032d}"
-        if delay:
+            self.answering += 1
+        try:
             time.sleep(delay)
+        finally:
+            with self.lock:
+                self.answering -= 1
         if status == 201:
             return 201, self._resource(form)
         status = status or 500

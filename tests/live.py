@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: the production server (granian) and a Celery worker."""
+"""Real processes for end-to-end tests: the production server (granian), nginx in front of it and a
+Celery worker."""
 
 import http.client
 import json
@@ -70,12 +71,12 @@ class Process:
 class WebServer(Process):
     """The production server as the image runs it (scripts/serve: granian), on a free loopback port."""
 
-    def __init__(self, env: dict, workers: int = 2, threads: int = 1):
+    def __init__(self, env: dict, workers: int = 2):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             [str(ROOT / "scripts/serve"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers), "--blocking-threads", str(threads)],
+             "--workers", str(workers)],
             on_path(BIN, env),
         )  # fmt: skip
         wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="the server to answer /healthz")
@@ -187,3 +188,55 @@ class RedisServer:
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
+
+
+class Nginx:
+    """Debian's nginx on loopback with the proxy settings docker-compose.yml uses (deploy/nginx.conf)."""
+
+    def __init__(self, upstream_port: int):
+        self.port = free_port()
+        self.directory = tempfile.mkdtemp(prefix="cheershare-nginx-")
+        site = (ROOT / "deploy" / "nginx.conf").read_text()
+        site = site.replace("server web:8000", f"server 127.0.0.1:{upstream_port}")
+        site = site.replace("listen 8000", f"listen 127.0.0.1:{self.port}")
+        Path(self.directory, "site.conf").write_text(site)
+        temp = self.directory
+        Path(self.directory, "nginx.conf").write_text(
+            f"worker_processes 1;\nerror_log {temp}/error.log;\npid {temp}/nginx.pid;\nevents {{}}\n"
+            f"http {{\n  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
+            f"  fastcgi_temp_path {temp}/f; uwsgi_temp_path {temp}/u; scgi_temp_path {temp}/s;\n"
+            f"  access_log off;\n  include {temp}/site.conf;\n}}\n"
+        )
+        subprocess.run(["/usr/sbin/nginx", "-c", f"{temp}/nginx.conf", "-p", temp], check=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_until(lambda: request(self.url + "/healthz")[0] == 200, what="nginx")
+
+    def stop(self) -> None:
+        subprocess.run(["/usr/sbin/nginx", "-c", f"{self.directory}/nginx.conf", "-p", self.directory, "-s", "stop"])
+
+
+def trickle_body(port: int, until: float, gap: float = 3.0, stop=None) -> list[tuple[str, float]]:
+    """Connections that each send a code request's headers (Content-Length: 1000) and then its body
+    one byte every ``gap`` seconds, one after another until the monotonic time ``until``. Returns,
+    per connection, the status line the server ended it with ("" if it only closed) and how long it
+    lasted."""
+    ends = []
+    head = (
+        b"POST /v1/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    while time.monotonic() < until and not (stop and stop.is_set()):
+        started, answer = time.monotonic(), b""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=gap) as sock:
+                sock.sendall(head)
+                while time.monotonic() < until and not (stop and stop.is_set()):
+                    try:
+                        answer = sock.recv(200)
+                        break  # an answer, or the server closed the connection
+                    except TimeoutError:
+                        sock.sendall(b" ")
+        except OSError:
+            pass  # reset: the server ended it
+        if answer or time.monotonic() < until:  # ended by the server, not by the deadline
+            ends.append((answer.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - started))
+    return ends

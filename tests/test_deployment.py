@@ -49,7 +49,8 @@ def test_the_image_is_multi_stage_non_root_hash_checked_and_healthy():
     assert re.search(r'^CMD \["scripts/serve"\]$', DOCKERFILE, re.MULTILINE)
     assert os.access(ROOT / "scripts/serve", os.X_OK)  # the image runs it as it is
     serve = (ROOT / "scripts/serve").read_text()
-    assert "app=cheershare.wsgi:application" in serve and (ROOT / "cheershare/wsgi.py").exists()
+    assert "SERVE_WSGI_APP=cheershare.wsgi:application" in serve and (ROOT / "cheershare/wsgi.py").exists()
+    assert "--factory cheershare.serving:from_environment" in serve and 'INTERFACE:-asginl}"' in serve
     assert re.search(
         r'^export GRANIAN_HOST="\$\{GRANIAN_HOST:-0\.0\.0\.0\}"$', serve, re.MULTILINE
     )  # reachable in a container
@@ -125,7 +126,9 @@ def test_nginx_fronts_the_web_service_with_the_drilled_config():
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
     site = (ROOT / "deploy/nginx.conf").read_text()
     assert "server web:8000;" in site and "listen 8000;" in site
-    assert "proxy_request_buffering on;" in site and "client_header_timeout" in site
+    # bodies stream to granian, whose body gate bounds them (408); nginx has no total deadline of its own
+    assert "proxy_request_buffering off;" in site and "client_header_timeout" in site
+    assert "proxy_set_header Host $http_host;" in site  # the port too: the admin's CSRF origin check
     # nginx appends the client's address: the app trusts exactly that one hop.
     assert "$proxy_add_x_forwarded_for" in site and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
     body_limit = int(re.search(r"client_max_body_size (\d+)m;", site).group(1))

@@ -91,7 +91,7 @@ class PeerServer(Process):
             "PYTHONPATH": str(ROOT),
         }
         subprocess.run([str(VENV / "bin/python"), "-m", "django", "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
-        app = server_command.command("django.core.wsgi:get_wsgi_application", port, factory=True)
+        app = server_command.command("django.core.wsgi:get_wsgi_application()", port)
         super().__init__(app, on_path(VENV / "bin", self.env), quiet=True)
         wait_until(lambda: answers(self.url + "/nothing-here"), what=settings)  # it answers (404)
 
