@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import otp, signals
@@ -46,7 +46,7 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     require_fresh_sign_in(token)
     if phone == user.phone_number:
         raise SameNumber()
-    otp.verify_code(phone=phone, code=code, client_ip=client_ip, changing_for=user)
+    verified = otp.verify_code(phone=phone, code=code, client_ip=client_ip, changing_for=user)
     old_phone = user.phone_number
     try:
         with transaction.atomic():
@@ -59,6 +59,10 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     except (IntegrityError, PhoneTaken):  # IntegrityError: another account took it meanwhile
         user.phone_number = old_phone
         raise PhoneTaken() from None
+    except DatabaseError:  # nothing was committed: the code stays good for a retry (503)
+        user.phone_number = old_phone
+        verified.give_back()
+        raise
     signals.phone_changed.send(sender=change_phone, user=user, old_phone=old_phone, new_phone=phone)
     return user
 

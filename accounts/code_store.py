@@ -61,13 +61,15 @@ def pending_writes(subject: str, code: str, name: str, *, keep_attempts: bool = 
 
 
 class Verdict(NamedTuple):
-    """What one try came to: ``right`` (with the pending name), ``wrong`` (with the tries left),
-    ``expired`` (no code, or no try left), or ``refused`` (a failure budget is spent)."""
+    """What one try came to: ``right`` (with the pending name, and what ``restore`` needs to put the
+    code back), ``wrong`` (with the tries left), ``expired`` (no code, or no try left), or ``refused``
+    (a failure budget is spent)."""
 
     outcome: str
     name: str = ""
     attempts_left: int = 0
     refusal: Refusal | None = None
+    consumed: tuple[bytes, int] | None = None  # the packed pending code, and the tries spent before
 
 
 # One round trip, atomic: the failure budgets (rolling limits, see accounts.counters) are checked,
@@ -90,7 +92,7 @@ local attempt = redis.call('INCR', KEYS[2])
 if attempt > allowed then return {'expired'} end
 if string.sub(state, 1, SIZE) == offered then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-  return {'right', string.sub(state, SIZE + 6)}
+  return {'right', string.sub(state, SIZE + 6), state, attempt - 1}
 end
 for i = 3, #KEYS do
   if tonumber(ARGV[2 * i - 1]) > 0 then
@@ -120,7 +122,8 @@ def check(subject: str, code: str, budgets: list[Limit]) -> Verdict:
 
 def _verdict(outcome: str, rest: list, budgets: list[Limit], now: float) -> Verdict:
     if outcome == "right":
-        return Verdict(outcome, name=rest[0].decode() if isinstance(rest[0], bytes) else rest[0])
+        name = rest[0].decode() if isinstance(rest[0], bytes) else rest[0]
+        return Verdict(outcome, name=name, consumed=(rest[1], int(rest[2])))
     if outcome == "wrong":
         return Verdict(outcome, attempts_left=int(rest[0]))
     if outcome == "refused":
@@ -147,7 +150,7 @@ def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float)
             return Verdict("expired")
         if hmac.compare_digest(pending.digest, offered):
             cache.delete_many([state_key(subject), attempts_key(subject), *keys[:1]])
-            return Verdict("right", name=pending.name)
+            return Verdict("right", name=pending.name, consumed=(packed, attempt - 1))
         for budget in budgets:
             if _limited(budget):
                 counters.count_rolling(budget, now)
@@ -158,6 +161,17 @@ def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float)
 
 def _limited(budget: Limit) -> bool:
     return budget.maximum > 0 and budget.window > 0
+
+
+def restore(subject: str, consumed: tuple[bytes, int]) -> None:
+    """Put back a right code that was consumed by a sign-in that then failed on the server (a
+    database outage), with the tries it had, unless it expired or a newer code took its place."""
+    packed, tries = consumed
+    ttl = PendingCode.unpack(packed).expires_at - int(time.time())
+    if ttl > 0:
+        counters.admit(
+            [], [Write(state_key(subject), packed, ttl, True), Write(attempts_key(subject), tries, ttl, True)]
+        )
 
 
 def discard(subject: str) -> None:

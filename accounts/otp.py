@@ -68,9 +68,23 @@ def request_code(
     return issued
 
 
-def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> str:
+@dataclass(frozen=True)
+class VerifiedCode:
+    """A right code, consumed: the name sent with its request, and how to give it back."""
+
+    name: str
+    subject: str
+    consumed: tuple[bytes, int]
+
+    def give_back(self) -> None:
+        """The sign-in it allowed failed on the server (503): the same code works again, with the
+        tries it had, while it lives."""
+        code_store.restore(self.subject, self.consumed)
+
+
+def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> VerifiedCode:
     """Consume the pending code for ``phone`` (for ``changing_for``'s number change, if given) if
-    ``code`` matches; returns the pending name.
+    ``code`` matches.
 
     One atomic cache step: a locked number or address is refused before anything else, a wrong code
     spends both failure budgets, a right one resets the number's (see ``code_store.check``)."""
@@ -89,7 +103,7 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
             _wrong_code(phone, client_ip, exc.attempts_left)
         raise
     metrics.VERIFICATIONS.labels("success").inc()
-    return verdict.name
+    return VerifiedCode(verdict.name, subject, verdict.consumed)
 
 
 def record_verified(phone: str) -> None:

@@ -1,9 +1,10 @@
-"""Sign-in: a verified code becomes a user (created on first sign-in) and a bearer token."""
+"""Sign-in: a verified code becomes a user (created on first sign-in) and a bearer token. The code
+is spent only if that commits: a database failure gives it back."""
 
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from accounts import otp, signals
 from accounts.exceptions import AccountDisabled
@@ -21,13 +22,17 @@ class SignIn:
 def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: str = "") -> SignIn:
     """A ``name`` sent with the code wins over the one stored at the request (which a stranger may
     have chosen); either is used only when the account is created."""
-    pending_name = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
-    with transaction.atomic():  # one commit for the user, the token and the records
-        user, created = get_user_model().objects.record_sign_in(phone_number=phone, name=name or pending_name)
-        if not user.is_active:
-            raise AccountDisabled()
-        token, plaintext = Token.objects.issue(user=user, device_name=device_name)
-        otp.record_verified(phone)
+    verified = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
+    try:
+        with transaction.atomic():  # one commit for the user, the token and the records
+            user, created = get_user_model().objects.record_sign_in(phone_number=phone, name=name or verified.name)
+            if not user.is_active:
+                raise AccountDisabled()
+            token, plaintext = Token.objects.issue(user=user, device_name=device_name)
+            otp.record_verified(phone)
+    except DatabaseError:  # nothing was committed: the code stays good for a retry (503)
+        verified.give_back()
+        raise
     if created:
         signals.user_created.send(sender=sign_in, user=user)
     return SignIn(user=user, created=created, token=token, plaintext=plaintext)

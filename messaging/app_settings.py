@@ -20,8 +20,9 @@ class MessagingSettings(AppSettings):
     SMS_BACKEND = Knob("", str)  # empty: "twilio" when TWILIO_ACCOUNT_SID is set, else "console"
     SMS_MESSAGE_TEMPLATE = Knob("", str)  # empty: the translated default message
     SMS_DO_NOT_SHARE_WARNING = Knob(False, parse_bool)
-    SMS_MAX_RETRIES = Knob(3, int)
-    SMS_RETRY_BACKOFF = Knob(2, int)
+    SMS_MAX_RETRIES = Knob(0, int)  # 0: a transient failure is retried as long as the code lives
+    SMS_RETRY_BACKOFF = Knob(2, int)  # seconds, doubling per retry up to SMS_RETRY_BACKOFF_MAX
+    SMS_RETRY_BACKOFF_MAX = Knob(30, int)
 
     TWILIO_ACCOUNT_SID = Knob("", str)
     TWILIO_AUTH_TOKEN = Knob("", str)  # also checks the status callbacks' signatures

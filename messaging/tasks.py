@@ -1,7 +1,9 @@
 """The Celery task that sends one code by SMS, retrying transient failures only.
 
-The task is acknowledged late and re-queued if its worker dies; it expires with its code, and a
-code whose time has passed is never sent (the sealed code itself refuses to open after its expiry).
+Transient failures are retried with capped backoff for as long as the code lives (or
+SMS_MAX_RETRIES times, if set). The task is acknowledged late and re-queued if its worker dies; it
+expires with its code, and a code whose time has passed is never sent (the sealed code itself
+refuses to open after its expiry).
 """
 
 import logging
@@ -27,9 +29,10 @@ DATABASE_RETRY_CAP = 5  # seconds between tries while the database is unreachabl
 
 
 def retry_countdown(retries: int) -> float:
-    """Exponential backoff from SMS_RETRY_BACKOFF seconds, with up to one base of jitter."""
+    """Exponential backoff from SMS_RETRY_BACKOFF seconds, capped at SMS_RETRY_BACKOFF_MAX, with up to
+    one base of jitter."""
     base = app_settings.SMS_RETRY_BACKOFF
-    return base * 2**retries + random.uniform(0, base)
+    return min(base * 2 ** min(retries, 32), app_settings.SMS_RETRY_BACKOFF_MAX) + random.uniform(0, base)
 
 
 # A stable name, whichever module the task lives in. ``max_retries=None``: the task decides when to
@@ -90,7 +93,8 @@ def send_code(
         sent = _send_once(message, unsure_since)
     except TransientSMSError as exc:
         countdown = retry_countdown(self.request.retries)
-        if self.request.retries >= app_settings.SMS_MAX_RETRIES or time.time() + countdown >= expires_at:
+        capped = 0 < app_settings.SMS_MAX_RETRIES <= self.request.retries
+        if capped or time.time() + countdown >= expires_at:
             _failed(record, exc, permanent=False)
             return
         logger.warning(

@@ -328,3 +328,25 @@ def test_a_refused_number_says_which_region_it_was_read_in(api, sms_outbox, numb
     [message] = response.json()["fields"]["phone_number"]
     assert response.status_code == 400
     assert ("read as a number of region IN" in message) is says_region
+
+
+def test_a_verify_that_fails_on_the_database_gives_the_code_back(api, sms_outbox):
+    """Nothing lost, item 3: PostgreSQL fails inside the sign-in's transaction (503); the same code
+    works once it is back, with the tries it had."""
+    from django.db import OperationalError, connection
+
+    def database_down(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    request_code(api)
+    code = last_code(sms_outbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert verify(api, wrong).json()["attempts_left"] == 4
+    with connection.execute_wrapper(database_down):
+        failed = verify(api, code)
+    assert failed.status_code == 503 and failed.json()["code"] == "service_unavailable"
+    assert verify(api, wrong).json()["attempts_left"] == 3  # the failed sign-in spent no try
+    assert verify(api, code).status_code == 200
+    assert verify(api, code).json()["code"] == "otp_expired"  # and it is single-use again

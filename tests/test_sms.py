@@ -48,6 +48,22 @@ def test_transient_failures_are_retried_until_delivered(twilio_settings, fake_tw
     assert len(fake_twilio.requests) == 3 and len(fake_twilio.messages) == 1
 
 
+def test_a_long_outage_is_retried_while_the_code_lives(twilio_settings, fake_twilio):
+    """Nothing lost, item 1: Celery's default of 3 retries gave up on a Twilio outage after ~12 s;
+    now the task keeps trying until the code expires (and never after: see below)."""
+    fake_twilio.script = [(500, 20500, 0)] * 12 + [(503, None, 0)] * 8
+    send()
+    assert len(fake_twilio.requests) == 21 and len(fake_twilio.messages) == 1
+
+
+def test_the_backoff_is_capped(twilio_settings):
+    from messaging.tasks import retry_countdown
+
+    twilio_settings.SMS_RETRY_BACKOFF = 2
+    for retries, least in [(0, 2), (1, 4), (2, 8), (4, 30), (40, 30)]:  # doubling, then capped at 30 s
+        assert least <= retry_countdown(retries) <= least + 2  # plus up to one base of jitter
+
+
 def test_rate_limit_is_transient(twilio_settings, fake_twilio):
     fake_twilio.script = [(429, 20429, 0)]
     send()
