@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from accounts import signals
+from accounts.app_settings import app_settings
 from accounts.models import AuditEvent, User
 from messaging import signals as messaging_signals
 from messaging.numbers import mask_phone
@@ -79,6 +80,11 @@ def number_locked(sender, phone, **kwargs):
 def number_unlocked(sender, phone, by, **kwargs):
     _log("number_unlocked", logging.WARNING, phone=phone, by=mask_phone(by) if by.startswith("+") else by)
     _record(_owner(phone), "number_unlocked", f"by {mask_phone(by) if by.startswith('+') else by}")
+
+
+@receiver(signals.cache_lost)
+def cache_lost(sender, **kwargs):
+    _log("cache_lost", logging.ERROR, window=app_settings.OTP_FAILURE_WINDOW)
 
 
 @receiver(signals.send_limit_tripped)

@@ -75,13 +75,21 @@ class Verdict(NamedTuple):
 # One round trip, atomic: the failure budgets (rolling limits, see accounts.counters) are checked,
 # a try is taken, the code compared; a right code is consumed and resets the first budget (the
 # number's from this network), a wrong one counts in every budget. KEYS: pending code, its tries,
-# then the budgets. ARGV: now (s), tries allowed, the offered code's digest, now (ms), then per
-# budget the stored value that refuses (0: no limit) and what one failure adds (ms).
+# the budgets, then the marker of a cache that lost its data (limits.CACHE_LOST). ARGV: now (s),
+# tries allowed, the offered code's digest, now (ms), then per budget the stored value that
+# refuses (0: no limit), what one failure adds (ms), and what to assume when the budget is absent
+# while the marker is there.
 CHECK = """
 local now, allowed, offered, now_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-for i = 3, #KEYS do
-  local threshold, stored = tonumber(ARGV[2 * i - 1]), redis.call('GET', KEYS[i])
-  if threshold > 0 and stored and tonumber(stored) >= threshold then return {'refused', i - 2, tonumber(stored)} end
+local forgotten = redis.call('EXISTS', KEYS[#KEYS]) == 1
+local function spent(i)
+  local stored = tonumber(redis.call('GET', KEYS[i]) or '')
+  if not stored and forgotten then return tonumber(ARGV[3 * i - 2]) end
+  return stored
+end
+for i = 3, #KEYS - 1 do
+  local threshold, stored = tonumber(ARGV[3 * i - 4]), spent(i)
+  if threshold > 0 and stored and stored >= threshold then return {'refused', i - 2, stored} end
 end
 local state = redis.call('GET', KEYS[1])
 if not state or redis.call('EXISTS', KEYS[2]) == 0 then return {'expired'} end
@@ -94,9 +102,9 @@ if string.sub(state, 1, SIZE) == offered then
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return {'right', string.sub(state, SIZE + 6), state, attempt - 1}
 end
-for i = 3, #KEYS do
-  if tonumber(ARGV[2 * i - 1]) > 0 then
-    local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or 0), now_ms) + tonumber(ARGV[2 * i])
+for i = 3, #KEYS - 1 do
+  if tonumber(ARGV[3 * i - 4]) > 0 then
+    local tat = math.max(spent(i) or 0, now_ms) + tonumber(ARGV[3 * i - 3])
     redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', tat - now_ms)
   end
 end
@@ -105,18 +113,19 @@ return {'wrong', allowed - attempt}
 """.replace("SIZE", str(DIGEST_SIZE))
 
 
-def check(subject: str, code: str, budgets: list[Limit]) -> Verdict:
-    """Try ``code`` against ``subject``'s pending code, spending ``budgets`` if it is wrong."""
+def check(subject: str, code: str, budgets: list[Limit], *, forgotten_key: str, assumed: list[int]) -> Verdict:
+    """Try ``code`` against ``subject``'s pending code, spending ``budgets`` if it is wrong. While
+    ``forgotten_key`` exists (the cache lost its data), an absent budget counts as ``assumed``."""
     now, offered = time.time(), digest(subject, code)
     client = counters.redis_client()
     if client is None:
-        return _check_local(subject, offered, budgets, now)
+        return _check_local(subject, offered, budgets, now, assumed if cache.get(forgotten_key) else None)
     keys = [cache.make_key(state_key(subject)), cache.make_key(attempts_key(subject))]
-    keys += [cache.make_key(budget.key) for budget in budgets]
+    keys += [cache.make_key(budget.key) for budget in budgets] + [cache.make_key(forgotten_key)]
     args = [now, app_settings.OTP_MAX_ATTEMPTS, offered, math.floor(now * 1000)]
-    for budget in budgets:
-        args += [budget.threshold(now), budget.interval_ms()] if _limited(budget) else [0, 0]
-    outcome, *rest = counters.script(client, CHECK)(keys=keys, args=args, client=client)
+    for budget, assume in zip(budgets, assumed, strict=True):
+        args += [budget.threshold(now), budget.interval_ms(), assume] if _limited(budget) else [0, 0, 0]
+    outcome, *rest = counters.run_script(client, CHECK, keys, args)
     return _verdict(outcome.decode(), rest, budgets, now)
 
 
@@ -132,13 +141,17 @@ def _verdict(outcome: str, rest: list, budgets: list[Limit], now: float) -> Verd
     return Verdict("expired")
 
 
-def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float) -> Verdict:
+def _check_local(subject: str, offered: bytes, budgets: list[Limit], now: float, assumed: list | None) -> Verdict:
     """The same as CHECK on the in-process cache of a development run, under the counters' lock."""
     allowed = app_settings.OTP_MAX_ATTEMPTS
     keys = [budget.key for budget in budgets]
     with counters.local_lock:
         for index, budget in enumerate(budgets, 1):
             stored = cache.get(keys[index - 1])
+            if stored is None and assumed:
+                stored = assumed[index - 1] or None
+                if stored is not None:
+                    cache.set(keys[index - 1], stored, max(math.ceil(stored / 1000 - now), 1))
             if _limited(budget) and stored is not None and stored >= budget.threshold(now):
                 return _verdict("refused", [index, stored], budgets, now)
         packed = cache.get(state_key(subject))

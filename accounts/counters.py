@@ -24,6 +24,8 @@ import time
 from typing import NamedTuple
 
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class Limit(NamedTuple):
@@ -141,7 +143,7 @@ def admit(limits: list[Limit], writes: list[Write] = ()) -> Refusal | None:
     for write in writes:
         value = write.value if isinstance(write.value, bytes) else cache.client.encode(write.value)
         args += [value, write.ttl * 1000, "nx" if write.only_if_absent else "set"]
-    index, stored = script(client, ADMIT)(keys=keys, args=args, client=client)
+    index, stored = run_script(client, ADMIT, keys, args)
     if index == 0:
         return None
     limit = limits[index - 1]
@@ -180,10 +182,26 @@ def delete_prefixed(prefix: str) -> None:
     cache.delete_many([key[head:] for key in list(getattr(cache, "_cache", {})) if key.startswith(made)])
 
 
-def script(client, text: str):
+def run_script(client, text: str, keys: list, args: list):
+    """Run a script (EVALSHA; its text is sent only if Redis lacks it), through the breaker: after
+    Redis timed out (a stalled server; a refused connection costs nothing to find out), every call
+    fails at once for BREAKER_SECONDS instead of each waiting out the socket timeout, so a stall costs
+    a server worker one timeout per window, not one per sign-in request, and the routes that need no
+    Redis keep their rate."""
+    global _open_until
+    if time.monotonic() < _open_until:
+        raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
     if text not in _scripts:
         _scripts[text] = client.register_script(text)
-    return _scripts[text]
+    try:
+        return _scripts[text](keys=keys, args=args, client=client)
+    except RedisTimeoutError:
+        _open_until = time.monotonic() + BREAKER_SECONDS
+        raise
+
+
+BREAKER_SECONDS = 5
+_open_until = 0.0  # per process: until when Redis is not asked
 
 
 def redis_client():

@@ -14,11 +14,13 @@ IPv4-mapped address as IPv4.
 
 import ipaddress
 import logging
+import math
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from accounts import counters, signals
+from accounts import counters, metrics, signals
 from accounts.app_settings import app_settings
 from accounts.counters import Limit, Refusal, Write, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
@@ -28,6 +30,7 @@ from messaging.numbers import range_of
 logger = logging.getLogger(__name__)
 HOUR, DAY = 3600, 86400
 COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
+CACHE_LOST = "limits:cache-lost"  # present for a failure window after the cache lost its data
 GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
 
 
@@ -57,6 +60,7 @@ def admit_code_request(
             limits.append(Limit(f"n:chg:{account}", app_settings.PHONE_CHANGE_MAX_PER_DAY, DAY, name="changes"))
     refusal = admit(limits, writes)
     if refusal is not None and refusal.limit.name == GATES_LOADED:  # the cache lost the gates: refill, retry
+        _cache_came_back_empty()
         gates.reload()
         refusal = admit(limits, writes)
     if refusal is not None:
@@ -72,6 +76,26 @@ def _gates(phone: str, region: str) -> list[Limit]:
         Limit(gates.closed_key(range_of(phone)), 1, 1, counts=False, cooldown=True, name=REGION_CLOSED),
         Limit(gates.suppressed_key(phone), 1, 1, counts=False, cooldown=True, name=SUPPRESSED),
     ]
+
+
+def _cache_came_back_empty() -> None:
+    """The cache lost its data (a Redis restarted without persistence): every failure budget it
+    kept is gone, so for the next OTP_FAILURE_WINDOW a number's budget counts as half spent
+    (``assumed_spent``) instead of handing an attacker a fresh one. Not on a first start (no
+    account yet), when there was nothing to lose."""
+    if not get_user_model()._default_manager.exists():
+        return
+    cache.set(CACHE_LOST, 1, app_settings.OTP_FAILURE_WINDOW)
+    metrics.CACHE_LOST.inc()
+    signals.cache_lost.send(sender=admit_code_request)
+
+
+def assumed_spent(budgets: list[Limit]) -> list[int]:
+    """What each budget of ``guess_budgets`` counts as while the cache is known to have lost them:
+    half spent for the number-wide one (its rolling value half a window ahead: the bound on guessing
+    with unlimited addresses), nothing for a network's or an address's (an owner's own share)."""
+    _network, number, _address = budgets
+    return [0, math.floor(time.time() * 1000) + number.window * 500, 0]
 
 
 def guess_budgets(phone: str, client_ip: str) -> list[Limit]:
@@ -96,8 +120,9 @@ def forget_number(phone: str, client_ip: str) -> None:
 
 
 def unlock(phone: str) -> None:
-    """Lift every failure budget of ``phone`` (number-wide and per network)."""
-    cache.delete(_number_failures(phone).key)
+    """Lift every failure budget of ``phone`` (number-wide and per network). The number-wide one is
+    written as unspent, not deleted, so it counts as fresh even after the cache lost its data."""
+    cache.set(_number_failures(phone).key, 0, app_settings.OTP_FAILURE_WINDOW)
     counters.delete_prefixed(_number_failures(phone, "").key)
 
 

@@ -89,7 +89,9 @@ def verify_code(*, phone: str, code: str, client_ip: str, changing_for=None) -> 
     One atomic cache step: a locked number or address is refused before anything else, a wrong code
     spends both failure budgets, a right one resets the number's (see ``code_store.check``)."""
     subject = code_store.subject_of(phone, limits.network_key(client_ip), changing_for)
-    verdict = code_store.check(subject, code, limits.guess_budgets(phone, client_ip))
+    budgets = limits.guess_budgets(phone, client_ip)
+    assumed = limits.assumed_spent(budgets)
+    verdict = code_store.check(subject, code, budgets, forgotten_key=limits.CACHE_LOST, assumed=assumed)
     try:
         if verdict.refusal:
             limits.refuse(verdict.refusal, phone)

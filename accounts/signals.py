@@ -8,6 +8,7 @@ locked_out = Signal()  # phone (one code destroyed after OTP_MAX_ATTEMPTS)
 number_locked = Signal()  # phone (the failure budget spent: the number is locked)
 number_unlocked = Signal()  # phone, by (who lifted the lock: an admin's number, or "command")
 send_limit_tripped = Signal()  # limit, phone
+cache_lost = Signal()  # (the cache came back empty: failure budgets count as half spent for a window)
 user_created = Signal()  # user
 user_deleted = Signal()  # phone
 phone_changed = Signal()  # user, old_phone, new_phone

@@ -24,6 +24,8 @@ class Outcome:
     at: float
     kind: str  # "code", "verify" or "me"
     label: str  # "200", "503 service_unavailable", "connection error", ...
+    phase: str = ""
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -74,8 +76,9 @@ class Load:
         except OSError as error:
             status, answer = None, {}
             label = "timeout" if "timed out" in str(error) else "connection error"
-        self.slowest = max(self.slowest, time.monotonic() - started)
-        self.outcomes.append(Outcome(time.monotonic(), kind, label))
+        seconds = time.monotonic() - started
+        self.slowest = max(self.slowest, seconds)
+        self.outcomes.append(Outcome(time.monotonic(), kind, label, self.phase, seconds))
         self.by_phase[self.phase][f"{kind} {label}"] += 1
         return status, answer
 
@@ -107,6 +110,10 @@ class Load:
                 return re.search(r"password is (\d+)", body).group(1)
             time.sleep(0.05)
         return None
+
+    def timings(self, phase: str, kind: str) -> list[float]:
+        """How long each ``kind`` answer of ``phase`` took, shortest first."""
+        return sorted(o.seconds for o in self.outcomes if o.phase == phase and o.kind == kind)
 
     def recovery_seconds(self, since: float) -> float:
         """Seconds from ``since`` to the last failed answer after it (0 when none failed)."""

@@ -234,6 +234,27 @@ def drill_redis(stack: Stack, token: str, spans: dict) -> Drill:
     return drill.finish()
 
 
+def drill_redis_stalled(stack: Stack, token: str, spans: dict) -> Drill:
+    """Bulkheads: a Redis that hangs (SIGSTOP), not one that refuses, must not take /v1/me down."""
+    drill = Drill(f"Redis (the cache) stalled (SIGSTOP) for {spans['outage']} s", stack, token)
+    drill.run(spans, stack.redis.pause, stack.redis.resume)
+    before, during = (drill.load.timings(phase, "me") for phase in ("before", "during"))
+    rates = [len(before) / spans["before"], len(during) / spans["outage"]]
+    p99 = during[max(int(len(during) * 0.99) - 1, 0)] if during else float("inf")
+    codes = drill.load.timings("during", "code")
+    drill.notes.append(
+        f"/v1/me: {rates[0]:.0f} answers/s before, {rates[1]:.0f} during ({rates[1] / rates[0]:.2f}), "
+        f"p99 during {p99 * 1000:.0f} ms; code requests during: {len(codes)}, slowest {max(codes, default=0):.2f} s"
+    )
+    drill.check("authenticated requests keep at least 80 % of their rate", rates[1] >= 0.8 * rates[0])
+    drill.check("authenticated requests answer within 50 ms (p99) while Redis hangs", p99 < 0.05)
+    drill.check("sign-in answers 503 within 1 s while Redis hangs", max(codes, default=0) < 1)
+    drill.check("code requests during the stall answer 200 or 503", drill.labels("during", "code") <= {
+        "200", "503 service_unavailable", "503 sms_unavailable"})  # fmt: skip
+    drill.check("everything answers 200 within 6 s of Redis resuming", drill.recovery <= 6)
+    return drill.finish()
+
+
 def drill_postgres(stack: Stack, token: str, spans: dict) -> Drill:
     drill = Drill(f"PostgreSQL stopped (immediate) for {spans['outage']} s and restarted", stack, token)
     drill.run(spans, stack.pg.stop, stack.pg.start)
@@ -437,7 +458,7 @@ def main() -> None:
     drills, sections = [], []
     try:
         token = stack.sign_in("+918300000000")
-        for run in (drill_redis, drill_postgres, drill_celery_worker, drill_server_worker):
+        for run in (drill_redis, drill_redis_stalled, drill_postgres, drill_celery_worker, drill_server_worker):
             drill = run(stack, token, spans)
             print("\n".join(drill.report()), flush=True)
             drills.append(drill)

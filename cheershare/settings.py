@@ -30,6 +30,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return parse_list(os.environ.get(name, default))
 
@@ -130,8 +135,10 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 # Fail closed: a Redis outage must never silently switch limits off.
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
+                # Short: only sign-in needs Redis, and a breaker (accounts.counters) stops asking a
+                # Redis that timed out for a few seconds, so a stall costs other routes little.
+                "SOCKET_CONNECT_TIMEOUT": env_float("REDIS_SOCKET_TIMEOUT", 0.5),
+                "SOCKET_TIMEOUT": env_float("REDIS_SOCKET_TIMEOUT", 0.5),
             },
         }
     }

@@ -24,7 +24,7 @@ def settings_read() -> set[str]:
     names = {knob.name for owner in (AccountSettings, MessagingSettings, TokenSettings) for knob in owner.knobs()}
     names |= set(
         re.findall(
-            r'(?:os\.environ\.get|env_int|env_bool|env_list)\(\s*"([A-Z0-9_]+)"',
+            r'(?:os\.environ\.get|env_int|env_float|env_bool|env_list)\(\s*"([A-Z0-9_]+)"',
             (ROOT / "cheershare/settings.py").read_text(),
         )
     )
@@ -50,7 +50,7 @@ def test_the_image_is_multi_stage_non_root_hash_checked_and_healthy():
     assert os.access(ROOT / "scripts/serve", os.X_OK)  # the image runs it as it is
     serve = (ROOT / "scripts/serve").read_text()
     assert "SERVE_WSGI_APP=cheershare.wsgi:application" in serve and (ROOT / "cheershare/wsgi.py").exists()
-    assert "--factory cheershare.serving:from_environment" in serve and 'INTERFACE:-asginl}"' in serve
+    assert "--factory serving:from_environment" in serve and 'INTERFACE:-asginl}"' in serve
     assert re.search(
         r'^export GRANIAN_HOST="\$\{GRANIAN_HOST:-0\.0\.0\.0\}"$', serve, re.MULTILINE
     )  # reachable in a container
@@ -133,6 +133,14 @@ def test_nginx_fronts_the_web_service_with_the_drilled_config():
     assert "$proxy_add_x_forwarded_for" in site and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
     body_limit = int(re.search(r"client_max_body_size (\d+)m;", site).group(1))
     assert body_limit * 1024 * 1024 > 1024 * 1024  # over the app's 1 MiB, so the app answers 413 itself
+
+
+def test_the_caches_redis_keeps_its_data_on_disk():
+    """A restart must not hand out fresh failure budgets: AOF, fsync every second, on a volume."""
+    redis = COMPOSE["services"]["redis"]
+    assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert redis["command"][redis["command"].index("--appendfsync") + 1] == "everysec"
+    assert "redisdata:/data" in redis["volumes"] and "redisdata" in COMPOSE["volumes"]
 
 
 def test_redis_replies_are_parsed_and_commands_packed_in_c():

@@ -294,3 +294,33 @@ def test_an_operator_lifts_a_lock_with_the_command(api, sms_outbox, no_cooldown,
     event = AuditEvent.objects.filter(event="number_unlocked").get()
     assert event.detail == "by command"
     assert any(getattr(r, "event", "") == "number_unlocked" for r in caplog.records)
+
+
+def test_a_cache_that_came_back_empty_hands_out_no_fresh_budget(api, sms_outbox, no_cooldown, caplog):
+    """Nothing lost, item 5: a Redis restarted empty forgot every budget; for a failure window a
+    number's budget counts as half spent (2 wrong codes of 4, from any network), with an audit line."""
+    from django.core.cache import cache
+
+    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 4
+    User.objects.create_user(OTHER, "Someone")  # not a first start: there was something to lose
+    request_code(api)
+    cache.clear()  # the restart
+    request_code(api)  # the first code request notices (the delivery gates' marker is gone)
+    code = last_code(sms_outbox)
+    answers = [verify(api, wrong(code)).json()["code"] for _ in range(3)]
+    assert answers == ["otp_invalid", "otp_invalid", "verify_locked"]
+    assert [r for r in caplog.records if getattr(r, "event", "") == "cache_lost"]
+    if hasattr(cache, "ttl"):  # django-redis: the marker lasts one failure window
+        assert 86390 <= cache.ttl("limits:cache-lost") <= 86400
+    cache.delete("limits:cache-lost")  # the window has passed
+    request_code(api, phone="+919876500007")
+    code = last_code(sms_outbox)
+    answers = [verify(api, wrong(code), phone="+919876500007").json()["code"] for _ in range(3)]
+    assert answers == ["otp_invalid"] * 3
+
+
+def test_a_first_start_is_not_a_loss(api, sms_outbox, no_cooldown):
+    from django.core.cache import cache
+
+    request_code(api)
+    assert cache.get("limits:cache-lost") is None

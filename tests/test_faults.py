@@ -182,3 +182,33 @@ def test_sigterm_lets_the_request_in_flight_finish_then_the_server_exits(start_s
         assert server.proc.wait(timeout=15) == 0
     finally:
         siteverify.stop()
+
+
+def test_a_stalled_redis_costs_signed_in_traffic_little(start_server, own_redis):
+    """Bulkheads (issue 31, item 4): with the cache's Redis stalled (SIGSTOP), sign-in answers 503
+    within a second and the breaker stops asking Redis for a while, so /v1/me, which needs no Redis,
+    keeps its pace between the sign-ins (before: every sign-in held a worker for the whole timeout)."""
+    user = User.objects.create_user(PHONE, "Asha")
+    _token, plaintext = Token.objects.issue(user=user)
+    server = start_server(REDIS_URL=own_redis.url)
+    me = lambda: request(server.url + "/v1/me", headers={"Authorization": f"Bearer {plaintext}"})  # noqa: E731
+    assert me()[0] == 200
+    own_redis.pause()
+    try:
+        sign_ins, reads = [], []
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            (status, body, _), seconds = timed(
+                lambda: request(server.url + "/v1/signup", {"name": "A", "phone_number": "+919876500003"})
+            )
+            sign_ins.append((status, body.get("code"), seconds))
+            for _ in range(5):
+                (status, _body, _), seconds = timed(me)
+                reads.append((status, seconds))
+    finally:
+        own_redis.resume()
+    assert {(status, code) for status, code, _ in sign_ins} == {(503, "service_unavailable")}
+    assert max(seconds for *_, seconds in sign_ins) < 1
+    assert sum(seconds for *_, seconds in sign_ins) < 2  # most fail at once: the breaker is open
+    assert {status for status, _ in reads} == {200}
+    assert sorted(seconds for _, seconds in reads)[int(len(reads) * 0.99) - 1] < 0.05  # p99 under 50 ms

@@ -1,5 +1,7 @@
 """How scripts/serve serves a WSGI application (ours by default): on granian's ASGI interface
 without lifespan events (``asginl``), so that only a complete request reaches Python's blocking code.
+A module of its own, outside the project's packages, so that any Django app (the benchmark's peers,
+from their own environment) is served the same way.
 
 Each request's body is read whole in the event loop, within BODY_READ_TIMEOUT seconds and at most
 DATA_UPLOAD_MAX_MEMORY_SIZE bytes, and only then handed to the WSGI application (one request at a
