@@ -211,6 +211,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     "max_retries": 0,
+    # RabbitMQ (pyamqp): a publish returns only once the broker has the message (publisher confirms),
+    # so a code answered 200 is in a durable queue, not in a socket buffer. Redis's transport ignores it.
+    "confirm_publish": True,
     # A Redis broker hands a message that its worker never acknowledged (the worker died) to another
     # after this many seconds. Keep it under OTP_TTL, or the code expires before it is sent again,
     # and over the longest send plus retry countdown, or a slow message is sent twice.

@@ -4,6 +4,7 @@ marked when the code it carried is verified. Never the code or the text."""
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import DatabaseError, connection
 from django.db.models import F
@@ -41,6 +42,32 @@ def start_attempt(task_id: str, phone: str, channel: str) -> Message:
     )
     Message.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
     return message
+
+
+class Outcome(NamedTuple):
+    """What became of the message a send task handled (a task's arguments, if written later)."""
+
+    task_id: str
+    phone: str
+    channel: str
+    sid: str | None
+    status: str
+    error_code: int | None = None
+
+
+def write_outcome(outcome: Outcome, message: Message | None) -> None:
+    """Record ``outcome`` on ``message``, or on the task's record, made now if the task ran while
+    the database was away."""
+    if message is None:
+        message, _created = Message.objects.get_or_create(
+            task_id=outcome.task_id,
+            defaults={"phone_number": outcome.phone, "region": region_of(outcome.phone), "channel": outcome.channel},
+        )
+        Message.objects.filter(pk=message.pk, attempts=0).update(attempts=1)
+    if outcome.status == "failed":
+        record_failed(message, outcome.error_code)
+    else:
+        record_sent(message, outcome.sid, outcome.status)
 
 
 def record_sent(message: Message, sid: str | None, status: str) -> None:

@@ -20,12 +20,12 @@ from django.db import DatabaseError
 from messaging import alarm, fallback, metrics, records, regions, signals, text
 from messaging.app_settings import app_settings
 from messaging.backends import Message, PermanentSMSError, Sent, TransientSMSError, get_backend
-from messaging.numbers import mask_phone
+from messaging.numbers import mask_phone, region_of
 from messaging.sealing import InvalidToken, unseal
 
 logger = logging.getLogger(__name__)
 
-DATABASE_RETRY_CAP = 5  # seconds between tries while the database is unreachable
+RECORD_RETRY_SECONDS = 30  # between tries to write a message's record while the database is unreachable
 
 
 def retry_countdown(retries: int) -> float:
@@ -72,22 +72,15 @@ def send_code(
             logger.warning("code for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
             return
         record = records.start_attempt(self.request.id, phone, channel)
-    except DatabaseError:
-        # Nothing was sent yet: try again shortly, while the code lasts (the database may be failing over).
-        countdown = min(retry_countdown(self.request.retries), DATABASE_RETRY_CAP)
-        if time.time() + countdown >= expires_at:
-            logger.error("SMS not sent: the database was unavailable until its code expired",
-                         extra={"phone": mask_phone(phone)})  # fmt: skip
-            return
-        logger.warning("SMS delayed: the database is unavailable, will retry",
-                       extra={"phone": mask_phone(phone), "retry_in": round(countdown, 1)})  # fmt: skip
-        raise self.retry(countdown=countdown) from None
-    if record.sid:
+    except DatabaseError:  # the SMS is not held back for its record: that is written afterwards
+        logger.warning("database unavailable: SMS sent without its record", extra={"phone": mask_phone(phone)})
+        record = None
+    if record is not None and record.sid:
         logger.warning("SMS not sent again: the provider took it already", extra={"phone": mask_phone(phone)})
         return
-    if unsure_since is None and record.attempts > self.request.retries:  # a try died with its worker
-        unsure_since = record.updated_at.timestamp()
-    message = _message(phone, record.region, code, language, channel)
+    if record is not None and unsure_since is None and record.attempts > self.request.retries:
+        unsure_since = record.updated_at.timestamp()  # a try died with its worker
+    message = _message(phone, region_of(phone), code, language, channel)
     started = time.time()
     try:
         sent = _send_once(message, unsure_since)
@@ -95,7 +88,7 @@ def send_code(
         countdown = retry_countdown(self.request.retries)
         capped = 0 < app_settings.SMS_MAX_RETRIES <= self.request.retries
         if capped or time.time() + countdown >= expires_at:
-            _failed(record, exc, permanent=False)
+            _failed(self.request.id, phone, channel, record, exc, permanent=False)
             return
         logger.warning(
             "SMS send failed, will retry",
@@ -105,17 +98,16 @@ def send_code(
         kwargs = {"channel": channel, "unsure_since": (unsure_since or started) if exc.unsure else None}
         raise self.retry(countdown=countdown, kwargs=kwargs) from None
     except PermanentSMSError as exc:
-        _failed(record, exc, permanent=True)
+        _failed(self.request.id, phone, channel, record, exc, permanent=True)
         next_channel = fallback.channel_after(channel, exc.code)
         if next_channel:
             enqueue(phone, sealed_code, language, expires_at, next_channel)
         return
-    records.record_sent(record, sent.sid, sent.status)
     if channel == "whatsapp" and sent.sid:
         fallback.stash(sent.sid, sealed_code, language, expires_at)
     metrics.SMS_DELIVERIES.labels("sent").inc()
     signals.sms_sent.send(sender=send_code, phone=phone)
-    alarm.check(record.phone_number)
+    _record(records.Outcome(self.request.id, phone, channel, sent.sid, sent.status), record)
 
 
 def _send_once(message: Message, unsure_since: float | None) -> Sent:
@@ -131,17 +123,39 @@ def _send_once(message: Message, unsure_since: float | None) -> Sent:
     return backend.send(message)
 
 
-def _failed(record, exc: Exception, *, permanent: bool) -> None:
-    records.record_failed(record, getattr(exc, "code", None))
+def _failed(task_id: str, phone: str, channel: str, record, exc: Exception, *, permanent: bool) -> None:
     metrics.SMS_DELIVERIES.labels("failed").inc()
+    error_code = getattr(exc, "code", None)
     signals.sms_failed.send(
-        sender=send_code,
-        phone=record.phone_number,
-        error_code=getattr(exc, "code", None),
-        status=getattr(exc, "status", None),
-        permanent=permanent,
+        sender=send_code, phone=phone, error_code=error_code, status=getattr(exc, "status", None), permanent=permanent
     )
-    alarm.check(record.phone_number)
+    _record(records.Outcome(task_id, phone, channel, None, "failed", error_code), record)
+
+
+def _record(outcome: records.Outcome, record) -> None:
+    """Write what became of a message (and let the pumping alarm look); if the database cannot take
+    it now, ``record_later`` writes it when it can."""
+    try:
+        records.write_outcome(outcome, record)
+    except DatabaseError:
+        logger.warning("message record not written yet; a task will", extra={"phone": mask_phone(outcome.phone)})
+        record_later.apply_async(args=list(outcome), argsrepr=repr(outcome._replace(phone=mask_phone(outcome.phone))))
+        return
+    alarm.check(outcome.phone)
+
+
+@shared_task(name="messaging.tasks.record_later", bind=True, acks_late=True, ignore_result=True, max_retries=None)
+def record_later(self, *fields) -> None:
+    """Write a message's record once the database is back (tried every RECORD_RETRY_SECONDS for a day)."""
+    outcome = records.Outcome(*fields)
+    try:
+        records.write_outcome(outcome, None)
+    except DatabaseError:
+        if self.request.retries * RECORD_RETRY_SECONDS >= 86400:
+            logger.error("message record given up after a day", extra={"sid": outcome.sid})
+            return
+        raise self.retry(countdown=RECORD_RETRY_SECONDS) from None
+    alarm.check(outcome.phone)
 
 
 def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:

@@ -237,6 +237,6 @@ def trickle_body(port: int, until: float, gap: float = 3.0, stop=None) -> list[t
                         sock.sendall(b" ")
         except OSError:
             pass  # reset: the server ended it
-        if answer or time.monotonic() < until:  # ended by the server, not by the deadline
+        if answer or not (time.monotonic() >= until or (stop and stop.is_set())):  # the server ended it
             ends.append((answer.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - started))
     return ends

@@ -152,3 +152,11 @@ def test_redis_replies_are_parsed_and_commands_packed_in_c():
     connection = Connection()  # never connected: only its parser and packer are looked at
     assert isinstance(connection._parser, _HiredisParser)
     assert isinstance(connection._command_packer, HiredisRespSerializer)
+
+
+def test_a_publish_waits_for_the_brokers_confirmation():
+    """RabbitMQ (compose's broker): a code answered 200 is in a durable queue, not a socket buffer."""
+    from django.conf import settings
+
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["confirm_publish"] is True
+    assert COMPOSE["x-app"]["environment"]["CELERY_BROKER_URL"].startswith("amqp://")

@@ -121,3 +121,41 @@ def test_a_lost_request_is_sent_again_after_asking(twilio_settings, fake_twilio)
     fake_twilio.script = [(500, None, 0)]
     send("654321")
     assert len(fake_twilio.messages) == 2 and len(fake_twilio.lookups) == 1
+
+
+def test_sending_needs_no_database(twilio_settings, fake_twilio):
+    """Nothing lost, item 1: PostgreSQL is down when the task runs; the SMS goes out at once and its
+    record is written once the database answers again (by a task, eagerly here)."""
+    from django.db import OperationalError, connection
+
+    failing = {"left": 2}  # the disabled-account check and the record's first write
+
+    def database_down(execute, sql, params, many, context):
+        if failing["left"] > 0:
+            failing["left"] -= 1
+            raise OperationalError("could not connect to server")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down):
+        send()
+    [message] = fake_twilio.messages
+    [record] = Message.objects.all()
+    assert (record.sid, record.status, record.attempts) == (message["sid"], "queued", 1)
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a worker: a failed statement spoils nothing
+def test_a_record_that_cannot_be_written_after_sending_is_written_later(twilio_settings, fake_twilio):
+    from django.db import OperationalError, connection
+
+    state = {"failures": 0}
+
+    def down_after_sending(execute, sql, params, many, context):
+        if fake_twilio.messages and state["failures"] < 3:  # the update, then the later task's first tries
+            state["failures"] += 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(down_after_sending):
+        send()
+    assert len(fake_twilio.messages) == 1  # sent once: a failed record never resends
+    assert Message.objects.get().sid == fake_twilio.messages[0]["sid"]
