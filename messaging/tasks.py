@@ -95,7 +95,8 @@ def send_code(
             extra={"phone": mask_phone(phone), "status": exc.status, "retry_in": round(countdown, 1)},
         )
         metrics.SMS_DELIVERIES.labels("retried").inc()
-        kwargs = {"channel": channel, "unsure_since": (unsure_since or started) if exc.unsure else None}
+        # once a try may have reached Twilio, every later try asks first
+        kwargs = {"channel": channel, "unsure_since": (unsure_since or started) if exc.unsure else unsure_since}
         raise self.retry(countdown=countdown, kwargs=kwargs) from None
     except PermanentSMSError as exc:
         _failed(self.request.id, phone, channel, record, exc, permanent=True)

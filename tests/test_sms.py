@@ -159,3 +159,11 @@ def test_a_record_that_cannot_be_written_after_sending_is_written_later(twilio_s
         send()
     assert len(fake_twilio.messages) == 1  # sent once: a failed record never resends
     assert Message.objects.get().sid == fake_twilio.messages[0]["sid"]
+
+
+def test_once_a_try_may_have_reached_twilio_every_later_try_asks_first(twilio_settings, fake_twilio):
+    """A lost answer, then a sure 500: the third try still asks, since the first may yet show up."""
+    twilio_settings.TWILIO_HTTP_TIMEOUT = 1
+    fake_twilio.script = [(0, None, 2), (500, None, 0)]
+    send()
+    assert len(fake_twilio.lookups) == 2 and len(fake_twilio.messages) == 1
