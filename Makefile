@@ -110,7 +110,7 @@ drills: $(VENV)/.installed
 	scripts/ensure-nginx
 	$(PY) bench/drills.py
 
-## drills-smoke: the same drills with 3 s outages and 10 s of slow clients (CI); writes nothing in the tree
+## drills-smoke: the same drills with 3 s outages and 15 s of slow clients (CI); writes nothing in the tree
 drills-smoke: $(VENV)/.installed
 	scripts/ensure-services
 	scripts/ensure-nginx

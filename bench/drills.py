@@ -448,11 +448,11 @@ def drill_slow_clients(stack: Stack, connections: dict, seconds: float) -> tuple
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--short", action="store_true", help="the CI form: 3 s outages, 10 s of slow clients")
+    parser.add_argument("--short", action="store_true", help="the CI form: 3 s outages, 15 s of slow clients")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS-drills.md"))
     args = parser.parse_args()
     spans = {"before": 2, "outage": 3, "after": 7} if args.short else {"before": 5, "outage": 10, "after": 10}
-    slow = ({"headers": 16, "bodies": 50}, 10.0 if args.short else 30.0)
+    slow = ({"headers": 16, "bodies": 50}, 15.0 if args.short else 30.0)  # over BODY_READ_TIMEOUT: tricklers are ended
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop every process it started
     stack = Stack()
     drills, sections = [], []
