@@ -40,7 +40,9 @@ class CompleteBodies:
                 body = await _read_body(receive, limit)
         except TimeoutError:
             return await _refuse(send, 408, "The request body took too long to arrive.", "request_timeout")
-        if body is None:  # the client left, or sent too much
+        if body is None:  # the client left: nobody to answer
+            return None
+        if len(body) > limit:
             return await _refuse(send, 413, "Request body is too large.", "payload_too_large")
         headers = [(name, value) for name, value in scope["headers"] if name not in BODY_HEADERS]
         if body or _declared_length(scope) >= 0:
@@ -58,18 +60,17 @@ class CompleteBodies:
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
+    """The whole body, or its first ``limit`` + 1 bytes if it is longer; None if the client left."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
         chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit or not message.get("more_body"):
+            return b"".join(chunks)[: limit + 1]
 
 
 def _declared_length(scope) -> int:

@@ -3,6 +3,7 @@
 logs in through nginx on a port other than 80."""
 
 import http.client
+import json
 import re
 import threading
 import time
@@ -92,3 +93,14 @@ def test_the_admin_logs_in_through_nginx_on_another_port(start_server, settings)
         assert answer.status == 302 and answer.headers["Location"] == "/admin/", errors
     finally:
         nginx.stop()
+
+
+def test_an_oversized_chunked_body_is_413(served):
+    _url, port = served
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    chunks = iter([b"x" * 700_000, b"y" * 700_000])  # 1.4 MB, no Content-Length to refuse it by
+    connection.request(
+        "POST", "/v1/signup", body=chunks, headers={"Content-Type": "application/json"}, encode_chunked=True
+    )
+    answer = connection.getresponse()
+    assert answer.status == 413 and json.loads(answer.read())["code"] == "payload_too_large"
