@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import math
 import time
+from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -126,6 +127,7 @@ def unlock(phone: str) -> None:
     counters.delete_prefixed(_number_failures(phone, "").key)
 
 
+@lru_cache(maxsize=4096)  # a sign-in request asks for its address's keys several times (limits, code, budgets)
 def address_key(ip: str) -> str:
     """The address a limit counts: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64."""
     try:
@@ -139,6 +141,7 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
+@lru_cache(maxsize=4096)
 def network_key(ip: str) -> str:
     """The client network a number's limits count by: an IPv4 /24, an IPv6 /64."""
     key = address_key(ip)
