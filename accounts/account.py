@@ -9,12 +9,14 @@ from django.utils import timezone
 from accounts import otp, signals
 from accounts.app_settings import app_settings
 from accounts.exceptions import PhoneTaken, ReauthRequired, SameNumber
-from tokens.models import Token
+from tokens.models import Session, Token
 
 
 def require_fresh_sign_in(token) -> None:
-    """Raise ReauthRequired unless ``token`` came from a verification less than REAUTH_MAX_AGE ago."""
-    if timezone.now() - token.created_at >= timedelta(seconds=app_settings.REAUTH_MAX_AGE):
+    """Raise ReauthRequired unless ``token``'s session began with a verification less than
+    REAUTH_MAX_AGE ago (a refresh never makes a session fresh)."""
+    signed_in_at = token.session.created_at if token.session_id is not None else token.created_at
+    if timezone.now() - signed_in_at >= timedelta(seconds=app_settings.REAUTH_MAX_AGE):
         raise ReauthRequired()
 
 
@@ -38,7 +40,7 @@ def request_phone_change(
 
 
 def change_phone(*, user, token, phone: str, code: str, client_ip: str):
-    """Move ``user`` to ``phone`` once its code is verified; every token but ``token`` is revoked.
+    """Move ``user`` to ``phone`` once its code is verified; every session but ``token``'s ends.
     Needs a fresh sign-in, as the code request did.
 
     Whether another account holds ``phone`` is told (PhoneTaken) only after the code is verified, so
@@ -54,7 +56,8 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
                 raise PhoneTaken()
             user.phone_number = phone
             user.save(update_fields=["phone_number"])
-            Token.objects.filter(user=user).exclude(pk=token.pk).revoke()
+            Session.objects.filter(user=user).exclude(pk=token.session_id).end()
+            Token.objects.filter(user=user, session__isnull=True).exclude(pk=token.pk).revoke()
             otp.record_verified(phone)
     except (IntegrityError, PhoneTaken):  # IntegrityError: another account took it meanwhile
         user.phone_number = old_phone

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -12,21 +11,21 @@ from accounts import otp
 from accounts.models import User
 from messaging import twilio_errors
 from messaging.models import Message
-from tokens.models import Token
+from tokens.models import Session, Token
 
 RECENT_ROWS = 20
 
 
 class SessionInline(admin.TabularInline):
-    """The user's tokens; deleting one revokes it (through the one revocation path)."""
+    """The user's sessions; deleting one ends it (through the one revocation path)."""
 
-    model = Token
-    fields = ("device_name", "scope", "created_at", "last_used_at", "expiry", "live")
+    model = Session
+    fields = ("device_name", "created_at", "last_used_at", "expiry", "live")
     readonly_fields = fields
     extra = 0
     can_delete = True
     verbose_name = _("session")
-    verbose_name_plural = _("sessions (tick Delete and save to revoke)")
+    verbose_name_plural = _("sessions (tick Delete and save to end one)")
     ordering = ("-created_at",)
 
     def has_add_permission(self, request, obj=None):
@@ -35,9 +34,13 @@ class SessionInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("ends if unused"))
+    def expiry(self, session: Session):
+        return session.expiry
+
     @admin.display(boolean=True, description=_("live"))
-    def live(self, token: Token) -> bool:
-        return token.is_live
+    def live(self, session: Session) -> bool:
+        return session.is_live()
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -56,13 +59,13 @@ class UserEditForm(UserChangeForm):
 class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("phone_number", "name", "created_at", "is_active", "is_staff", "live_tokens")
+    list_display = ("phone_number", "name", "created_at", "is_active", "is_staff", "live_sessions")
     list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("phone_number", "name")
     ordering = ("-created_at",)
     readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events")
     inlines = [SessionInline]
-    actions = ["revoke_tokens", "unlock_numbers"]
+    actions = ["end_sessions", "unlock_numbers"]
     fieldsets = (
         (None, {"fields": ("phone_number", "name", "password")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
@@ -73,15 +76,12 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(live_token_count=Count("tokens", filter=Q(tokens__expiry__gt=timezone.now())))
-        )
+        live = Session.objects.live().values("pk")
+        return super().get_queryset(request).annotate(live_session_count=Count("sessions", filter=Q(sessions__in=live)))
 
-    @admin.display(description=_("live tokens"), ordering="live_token_count")
-    def live_tokens(self, user: User) -> int:
-        return user.live_token_count
+    @admin.display(description=_("live sessions"), ordering="live_session_count")
+    def live_sessions(self, user: User) -> int:
+        return user.live_session_count
 
     @admin.display(description=_("messages"))
     def recent_messages(self, user: User) -> str:
@@ -97,10 +97,11 @@ class UserAdmin(BaseUserAdmin):
         rows = [(_when(e.created_at), e.event, e.detail) for e in user.audit_events.all()[:RECENT_ROWS]]
         return _table("audit-events", [_("at"), _("event"), _("detail")], rows)
 
-    @admin.action(description=_("Revoke all tokens of the selected users"))
-    def revoke_tokens(self, request, queryset):
-        revoked = Token.objects.filter(user__in=queryset).revoke()
-        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+    @admin.action(description=_("End every session of the selected users"))
+    def end_sessions(self, request, queryset):
+        ended = Session.objects.filter(user__in=queryset).end()
+        Token.objects.filter(user__in=queryset).revoke()  # and any token outside a session
+        self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
     @admin.action(description=_("Lift the sign-in locks of the selected users' numbers"))
     def unlock_numbers(self, request, queryset):

@@ -32,6 +32,7 @@ class AccountSettings(AppSettings):
     OTP_MAX_FAILURES_PER_NUMBER = Knob(26, int)
     OTP_FAILURE_WINDOW = Knob(86400, int)
     OTP_MAX_FAILURES_PER_IP_PER_HOUR = Knob(50, int)  # wrong codes from one address (IPv6: its /64)
+    REFRESH_MAX_PER_IP_PER_HOUR = Knob(1800, int)  # token refreshes from one address (IPv6: its /64)
     PHONE_ALLOWED_TYPES = Knob(["mobile", "fixed_line_or_mobile"], parse_list)
     REAUTH_MAX_AGE = Knob(600, int)  # seconds a sign-in may be old to delete the account or change its number
     PHONE_CHANGE_MAX_PER_DAY = Knob(5, int)  # number-change codes one account may ask for a day

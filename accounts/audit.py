@@ -2,7 +2,7 @@
 
 The events that belong to an account (sign-ins, wrong codes, locks, revocations, number changes)
 are also kept as AuditEvent rows, which the admin's user page shows. A sign-in's row is written by
-the database in the token's own INSERT (migration 0003), which keeps a verify at three statements."""
+the database in the session's own INSERT (migration 0004), which keeps a verify at four statements."""
 
 import logging
 
@@ -118,6 +118,13 @@ def token_issued(sender, token, **kwargs):
 def tokens_revoked(sender, hashes, user_ids, **kwargs):
     _log("token_revoked", count=len(hashes), hash_prefixes=",".join(h.hex()[:8] for h in hashes[:20]))
     _record(user_ids, "tokens_revoked", ",".join(h.hex()[:8] for h in hashes[:20]))
+
+
+@receiver(token_signals.refresh_reused)
+def refresh_reused(sender, session_id, user_id, **kwargs):
+    """A spent refresh token came back after the reuse interval: taken as stolen, its session ended."""
+    _log("refresh_reused", logging.WARNING, user_id=user_id, session_id=session_id)
+    _record([user_id], "refresh_reused", f"session {session_id} ended")
 
 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from accounts import counters, metrics, signals
 from accounts.app_settings import app_settings
@@ -66,6 +67,20 @@ def admit_code_request(
         refusal = admit(limits, writes)
     if refusal is not None:
         refuse(refusal, phone)
+
+
+def admit_refresh(client_ip: str) -> None:
+    """Count one token refresh from ``client_ip`` (REFRESH_MAX_PER_IP_PER_HOUR, rolling), or raise
+    RateLimited. Refreshing keeps signed-in people signed in, so an unreachable cache lets it through
+    (logged) rather than turning a Redis outage into sign-outs."""
+    limit = Limit(f"rf:ip:{address_key(client_ip)}", app_settings.REFRESH_MAX_PER_IP_PER_HOUR, HOUR, rolling=True)
+    try:
+        refusal = admit([limit])
+    except RedisError as exc:
+        logger.warning("refresh cap not checked: the cache is unreachable", extra={"error": type(exc).__name__})
+        return
+    if refusal is not None:
+        raise RateLimited(refusal.wait)
 
 
 def _gates(phone: str, region: str) -> list[Limit]:

@@ -143,13 +143,33 @@ class CodeSentOutput(serializers.Serializer):
     channel = serializers.ChoiceField(["sms", "whatsapp", "voice"])
 
 
-class SignedInOutput(serializers.Serializer):
+class GrantOutput(serializers.Serializer):
+    """A session's new pair: ``token``/``expiry`` for the original clients, the rest OAuth-shaped."""
+
+    token = serializers.CharField(help_text="The access token (the same as `access_token`).")
+    expiry = serializers.DateTimeField(help_text="When the access token expires.")
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    refresh_token = serializers.CharField(help_text="Spend it at /v1/token/refresh for a new pair.")
+    refresh_expiry = serializers.DateTimeField(help_text="When the session ends unless used before.")
+    session_id = serializers.IntegerField()
+
+
+class SignedInOutput(GrantOutput):
     success = serializers.BooleanField()
     message = serializers.CharField()
     created = serializers.BooleanField()
     data = UserOutput()
-    token = serializers.CharField()
-    expiry = serializers.DateTimeField()
+
+
+class RefreshInput(Input):
+    refresh_token = StrictCharField(max_length=100)
+
+
+class RefreshedOutput(GrantOutput):
+    success = serializers.BooleanField()
+    data = UserOutput()
 
 
 class UserEnvelopeOutput(serializers.Serializer):

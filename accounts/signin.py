@@ -1,5 +1,5 @@
-"""Sign-in: a verified code becomes a user (created on first sign-in) and a bearer token. The code
-is spent only if that commits: a database failure gives it back."""
+"""Sign-in: a verified code becomes a user (created on first sign-in) and a session with its first
+access and refresh tokens. The code is spent only if that commits: a database failure gives it back."""
 
 from dataclasses import dataclass
 
@@ -8,15 +8,14 @@ from django.db import DatabaseError, transaction
 
 from accounts import otp, signals
 from accounts.exceptions import AccountDisabled
-from tokens.models import Token
+from tokens.grants import Grant, start_session
 
 
 @dataclass(frozen=True)
 class SignIn:
     user: object
     created: bool
-    token: Token
-    plaintext: str
+    grant: Grant
 
 
 def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: str = "") -> SignIn:
@@ -24,15 +23,15 @@ def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: st
     have chosen); either is used only when the account is created."""
     verified = otp.verify_code(phone=phone, code=code, client_ip=client_ip)
     try:
-        with transaction.atomic():  # one commit for the user, the token and the records
+        with transaction.atomic():  # one commit for the user, the session, its tokens and the records
             user, created = get_user_model().objects.record_sign_in(phone_number=phone, name=name or verified.name)
             if not user.is_active:
                 raise AccountDisabled()
-            token, plaintext = Token.objects.issue(user=user, device_name=device_name)
+            grant = start_session(user=user, device_name=device_name)
             otp.record_verified(phone)
     except DatabaseError:  # nothing was committed: the code stays good for a retry (503)
         verified.give_back()
         raise
     if created:
         signals.user_created.send(sender=sign_in, user=user)
-    return SignIn(user=user, created=created, token=token, plaintext=plaintext)
+    return SignIn(user=user, created=created, grant=grant)

@@ -1,4 +1,5 @@
-"""/v1/signup (request a code, or verify it), /v1/me and /v1/protected: parse, call one service, answer."""
+"""/v1/signup (request a code, or verify it), /v1/token/refresh, /v1/me and /v1/protected: parse,
+call one service, answer."""
 
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
@@ -10,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import otp
+from accounts import limits, otp
 from accounts.account import change_phone, delete_account, request_phone_change
 from accounts.api_errors import SignInErrorsMixin
 from accounts.client_ip import client_ip
@@ -18,6 +19,8 @@ from accounts.serializers import (
     CodeRequestInput,
     CodeSentOutput,
     PhoneChangeInput,
+    RefreshedOutput,
+    RefreshInput,
     SignedInOutput,
     UserEnvelopeOutput,
     UserUpdateInput,
@@ -27,6 +30,8 @@ from accounts.serializers import (
 )
 from accounts.signin import sign_in
 from cheershare.schema import error_responses
+from tokens.refresh import refresh
+from tokens.views import RefreshErrorsMixin
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -78,10 +83,30 @@ class SignupView(SignInErrorsMixin, APIView):
                 "message": _("User registered successfully") if result.created else _("User logged in successfully"),
                 "created": result.created,
                 "data": user_data(result.user),
-                "token": result.plaintext,
-                "expiry": result.token.expiry.isoformat(),
+                **result.grant.fields,
             }
         )
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenRefreshView(SignInErrorsMixin, RefreshErrorsMixin, APIView):
+    """Public: the refresh token is the credential; any ``Authorization`` header is ignored."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=RefreshInput,
+        responses={200: RefreshedOutput, **error_responses(400, 401, 413, 415, 429, 503)},
+        description="Spend a refresh token for a new access token and a new refresh token of the same "
+        "session. The same token sent again within a few seconds gets the same answer; later, it ends "
+        "the session (401 `refresh_reused`). Unknown or ended: 401 `refresh_invalid`.",
+    )
+    def post(self, request):
+        data = _validated(RefreshInput, request.data)
+        limits.admit_refresh(client_ip(request))
+        grant = refresh(data["refresh_token"])
+        return Response({"success": True, "data": user_data(grant.user), **grant.fields})
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -6,7 +6,7 @@ Django's default database settings (the bare settings: no prepared statements, r
 
 The sign-in floors do the least the sign-in flow of issue 16 (item 2) can do on this stack, with none
 of our rules: a two-field DRF serializer, one Redis script call, and then one Celery publish (a code
-request) or one transaction of three single-row writes (a verify). Nothing is checked or limited, so
+request) or one transaction of four single-row writes (a verify, or a refresh). Nothing is checked or limited, so
 they tell how far the targets can be reached at all; they run on the bare settings.
 """
 
@@ -112,7 +112,7 @@ class CodeRequestFloor(Open):
 
 
 class VerifyFloor(Open):
-    """Validate, take the pending code in one script, write three rows in one transaction."""
+    """Validate, take the pending code in one script, write four rows in one transaction."""
 
     def post(self, request):
         data = VerifyInput(data=request.data)
@@ -120,6 +120,6 @@ class VerifyFloor(Open):
         _services().take(keys=[_key(data.validated_data["phone_number"])])
         expired = datetime.now(UTC) - timedelta(days=1)
         with transaction.atomic(), connection.cursor() as cursor:
-            for _ in range(3):
+            for _ in range(4):
                 cursor.execute(INSERT_SESSION, [secrets.token_hex(16), "bench", expired])
         return Response({"success": True, "token": secrets.token_hex(13)})

@@ -14,7 +14,7 @@ SIGNUP_PHONES = "+917%09d"
 ROUNDS = 3  # rounds of the floors, then the targets, per share; the median is reported
 LOOKUP_VIEW = "a bare DRF view, one SELECT by the token's hash on Django's default database settings"
 CODE_FLOOR = "a DRF serializer, one Redis script, one Celery publish"  # bench/floor.py
-VERIFY_FLOOR = "a DRF serializer, one Redis script, one transaction of three inserts"
+VERIFY_FLOOR = "a DRF serializer, one Redis script, one transaction of four inserts"
 
 
 def row(metric: str, value: float, fmt: str = "{:.2f}", target: str = "", met: bool | None = None) -> dict:
@@ -112,22 +112,37 @@ def run_all(server_class, seconds: float, sizes: dict) -> tuple[list[dict], list
         verify_runs = wrk.verify_lua(pairs, sizes["codes"], runs=ROUNDS + 1)  # the warm-up and each round
         # the floor reads the same codes with its own slices: sharing ours would leave our runs used codes
         least = (bare, "/bench/verify", None, wrk.verify_lua(pairs, sizes["codes"], runs=ROUNDS + 1))
-        checked = measured({"verify": (strict, "/v1/signup", None, verify_runs)}, least=least)
-        verify = checked["verify"]
+        refresh_runs = wrk.refresh_lua(seed.refresh_tokens(me_user, sizes["codes"]), sizes["codes"], runs=ROUNDS + 1)
+        checked = measured(
+            {
+                "verify": (strict, "/v1/signup", None, verify_runs),
+                "refresh": (strict, "/v1/token/refresh", None, refresh_runs),
+            },
+            least=least,
+        )
+        verify, refreshed = checked["verify"], checked["refresh"]
         rows += [
-            ratio_row("POST /v1/signup, verify (user + token created) / bare floor", verify["bare"], 0.3),
+            ratio_row("POST /v1/signup, verify (user + session + tokens created) / bare floor", verify["bare"], 0.3),
             ratio_row(f"verify floor ({VERIFY_FLOOR}) / bare floor", checked["least"]["bare"], None),
             ratio_row("POST /v1/signup, verify / verify floor", verify["least"], None),
+            ratio_row("POST /v1/token/refresh (rotation) / bare floor", refreshed["bare"], None),
+            ratio_row("POST /v1/token/refresh / verify (same rounds)", refreshed["rps"] / verify["rps"], 1.0),
+            ratio_row("POST /v1/token/refresh / verify floor", refreshed["least"], None),
         ]
-        rows.append(
-            row("verify requests that were not 200 (codes ran out or reused)", verify["result"].errors, "{:.0f}")
-        )
-        code_sql, verify_sql = signin_queries()
-        rows.append(
-            row("SQL statements per verify (in one transaction)", verify_sql[0], "{:.0f}", "<= 3", verify_sql[0] <= 3)
-        )
+        rows += [
+            row("verify requests that were not 200 (codes ran out or reused)", verify["result"].errors, "{:.0f}"),
+            row("refresh requests that were not 200 (tokens ran out)", refreshed["result"].errors, "{:.0f}"),
+        ]
+        code_sql, verify_sql, refresh_sql = signin_queries()
+        rows += [
+            row("SQL statements per verify (in one transaction)", verify_sql[0], "{:.0f}", "<= 4", verify_sql[0] <= 4),
+            row(
+                "SQL statements per refresh (in one transaction)", refresh_sql[0], "{:.0f}", "<= 4", refresh_sql[0] <= 4
+            ),
+        ]
         sides.append(side("code request", "ours", signup["result"], code_sql, signup["bare"]))
         sides.append(side("verify (new user)", "ours", verify["result"], verify_sql, verify["bare"]))
+        sides.append(side("refresh (rotation)", "ours", refreshed["result"], refresh_sql, refreshed["bare"]))
         for name in peers.PEERS:
             wrk.run(bare.url + "/bench/open", seconds=1)
             peer_floor = wrk.run(bare.url + "/bench/open", seconds=seconds)
@@ -248,8 +263,9 @@ def sql_per_request(path: str, authorization: str, *, requests: int = 1) -> list
     return [len(queries) / requests, len(writes) / requests]
 
 
-def signin_queries() -> tuple[list[int], list[int]]:
-    """SQL statements and writes of one code request and one verify (a new user) of ours, in-process."""
+def signin_queries() -> tuple[list[int], list[int], list[int]]:
+    """SQL statements and writes of one code request, one verify (a new user) and one refresh of ours,
+    in-process."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -269,9 +285,12 @@ def signin_queries() -> tuple[list[int], list[int]]:
         finally:
             app.conf.task_always_eager = True
         with CaptureQueriesContext(connection) as verify_queries:
-            client.post("/v1/signup", {"phone_number": phone, "otp": code}, content_type="application/json")
-        counts = [statement_counts(code_queries), statement_counts(verify_queries)]
-    return counts[0], counts[1]
+            answer = client.post("/v1/signup", {"phone_number": phone, "otp": code}, content_type="application/json")
+        with CaptureQueriesContext(connection) as refresh_queries:
+            body = {"refresh_token": answer.json()["refresh_token"]}
+            assert client.post("/v1/token/refresh", body, content_type="application/json").status_code == 200
+        counts = [statement_counts(q) for q in (code_queries, verify_queries, refresh_queries)]
+    return counts[0], counts[1], counts[2]
 
 
 def queries_per_request(token: str) -> tuple[list[dict], dict[str, list[float]]]:

@@ -1,6 +1,8 @@
 """Fill the benchmark database fast (plain SQL): users, our tokens, DRF and knox tokens."""
 
 import secrets
+import tempfile
+from pathlib import Path
 
 from django.db import connection
 from knox.models import AuthToken, get_digest_token
@@ -8,7 +10,7 @@ from knox.settings import CONSTANTS
 from rest_framework.authtoken.models import Token as DRFToken
 
 from accounts.models import User
-from tokens.models import Token
+from tokens.grants import start_session
 
 
 def users(count: int, start: int = 0) -> list[User]:
@@ -20,20 +22,16 @@ def users(count: int, start: int = 0) -> list[User]:
 
 
 def our_tokens(user: User, count: int, *, expired: bool = False, offset: int = 0) -> None:
-    """``count`` rows with distinct hashes nobody holds the plaintext of (load for the index). They are
-    not sign-ins: the trigger that writes a token's signed_in audit row is off while they go in."""
+    """``count`` rows with distinct hashes nobody holds the plaintext of (load for the index), outside
+    any session (no sign-in: no session, no signed_in audit row)."""
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE tokens DISABLE TRIGGER tokens_signed_in")
-        try:
-            cursor.execute(
-                """INSERT INTO tokens (hash, user_id, scope, expiry, created_at, device_name)
-                   SELECT sha256(convert_to(%s::text || i::text, 'UTF8')), %s, 'authentication',
-                          now() + (CASE WHEN %s::boolean THEN interval '-1 hour' ELSE interval '2 days' END), now(), ''
-                   FROM generate_series(%s::int, %s::int) AS i""",
-                [secrets.token_hex(8), user.pk, expired, offset + 1, offset + count],
-            )
-        finally:
-            cursor.execute("ALTER TABLE tokens ENABLE TRIGGER tokens_signed_in")
+        cursor.execute(
+            """INSERT INTO tokens (hash, user_id, scope, expiry, created_at, device_name)
+               SELECT sha256(convert_to(%s::text || i::text, 'UTF8')), %s, 'authentication',
+                      now() + (CASE WHEN %s::boolean THEN interval '-1 hour' ELSE interval '2 days' END), now(), ''
+               FROM generate_series(%s::int, %s::int) AS i""",
+            [secrets.token_hex(8), user.pk, expired, offset + 1, offset + count],
+        )
         cursor.execute("VACUUM (ANALYZE) tokens")  # settle the table before measuring, not during
         cursor.execute("CHECKPOINT")
 
@@ -54,4 +52,12 @@ def knox_tokens(owners: list[User]) -> str:
 
 
 def bearer_for(user: User) -> str:
-    return Token.objects.issue(user=user, device_name="bench")[1]
+    return start_session(user=user, device_name="bench").fields["access_token"]
+
+
+def refresh_tokens(user: User, count: int) -> str:
+    """A file of ``count`` refresh tokens, each of its own session of ``user``, one per line."""
+    lines = [start_session(user=user, device_name="bench").fields["refresh_token"] for _ in range(count)]
+    path = Path(tempfile.mkstemp(suffix=".tokens")[1])
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

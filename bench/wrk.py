@@ -60,6 +60,19 @@ end
 """
 
 
+REFRESH_LUA = VERIFY_LUA.replace('  local phone, code = line:match("(%%S+) (%%S+)")\n', "").replace(
+    """'{"phone_number": "' .. phone .. '", "otp": "' .. code .. '"}'""", """'{"refresh_token": "' .. line .. '"}'"""
+)
+
+
+def refresh_lua(tokens: str, count: int, *, runs: int, threads: int = 2):
+    """As ``verify_lua``, for the refresh tokens in ``tokens`` (one a line; each is spent once)."""
+    size, slices = count // runs, itertools.count()
+    return lambda: (
+        REFRESH_LUA % {"pairs": tokens, "threads": threads, "first": next(slices) % runs * size, "count": size}
+    )
+
+
 def verify_lua(pairs: str, count: int, *, runs: int, threads: int = 2):
     """A callable giving each of ``runs`` wrk runs its own slice of the ``count`` codes in ``pairs``
     (a code is good once: a run that outgrows its slice meets used codes, counted as non-2xx)."""

@@ -5,7 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView
+from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView, TokenRefreshView
 from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
 from messaging.views import TwilioStatusView
@@ -32,6 +32,7 @@ urlpatterns = [
     path("signup", SignupView.as_view(), name="signup-legacy"),
     path("v1/protected", ProtectedView.as_view(), name="protected"),
     path("protected", ProtectedView.as_view(), name="protected-legacy"),
+    path("v1/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
     path("v1/me", MeView.as_view(), name="me"),
     path("v1/me/phone", PhoneChangeView.as_view(), name="me-phone"),
     path("v1/logout", LogoutView.as_view(), name="logout"),

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.helpers import PHONE
-from tokens.models import Token
+from tokens.grants import start_session
+from tokens.models import Session, Token
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +51,13 @@ def test_the_api_keeps_no_session_and_sets_no_cookie(api, staff):
     assert not hasattr(response.wsgi_request, "session")
 
 
-def test_user_list_shows_live_token_count_and_searches(staff, user_with_tokens):
+def test_user_list_shows_live_session_count_and_searches(staff, user_with_tokens):
+    user, _tokens = user_with_tokens
+    ended = start_session(user=user).session
+    Session.objects.filter(pk=ended.pk).update(ends_at=timezone.now())
     page = staff.get("/admin/accounts/user/?q=Asha").content.decode()
     assert PHONE in page and "Asha" in page
-    assert '<td class="field-live_tokens">2</td>' in page
+    assert '<td class="field-live_sessions">2</td>' in page
     assert PHONE not in staff.get("/admin/accounts/user/?q=nobody").content.decode()
 
 
@@ -86,9 +90,26 @@ def test_revoke_all_tokens_of_selected_users(staff, user_with_tokens):
     user, [(first, _), _] = user_with_tokens
     staff.post("/admin/tokens/token/", {"action": "revoke_users_tokens", "_selected_action": [first.pk]})
     assert not Token.objects.filter(user=user).exists()
-    Token.objects.issue(user=user)
-    staff.post("/admin/accounts/user/", {"action": "revoke_tokens", "_selected_action": [user.pk]})
-    assert not Token.objects.filter(user=user).exists()
+    start_session(user=user)
+    Token.objects.issue(user=user, scope="password_reset")
+    staff.post("/admin/accounts/user/", {"action": "end_sessions", "_selected_action": [user.pk]})
+    assert not Token.objects.filter(user=user).exists() and not Session.objects.filter(user=user).exists()
+
+
+def test_end_selected_sessions_action_and_bulk_delete_end_them(staff, user_with_tokens, api):
+    user, [(first, first_plain), (second, second_plain)] = user_with_tokens
+    page = staff.get("/admin/tokens/session/?state=live").content.decode()
+    assert "device 0" in page and "device 1" in page
+    staff.post("/admin/tokens/session/", {"action": "end_selected", "_selected_action": [first.session_id]})
+    assert api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {first_plain}").status_code == 401
+    assert api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {second_plain}").status_code == 200
+    staff.post(
+        "/admin/tokens/session/",
+        {"action": "delete_selected", "_selected_action": [second.session_id], "post": "yes"},
+    )
+    assert api.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {second_plain}").status_code == 401
+    assert not Session.objects.filter(user=user).exists()
+    assert staff.get("/admin/tokens/session/add/").status_code == 403
 
 
 def test_createsuperuser_noinput_from_environment(monkeypatch):
@@ -144,7 +165,7 @@ def test_a_successful_admin_login_resets_its_failures(client, settings):
     assert admin_login(client, "+919000000001", "a-long-admin-password").status_code == 302
 
 
-def test_user_page_tells_their_story_and_revokes_a_session(staff, user_with_tokens):
+def test_user_page_tells_their_story_and_ends_a_session(staff, user_with_tokens):
     from messaging.models import Message
 
     user, tokens = user_with_tokens
@@ -157,16 +178,17 @@ def test_user_page_tells_their_story_and_revokes_a_session(staff, user_with_toke
         "phone_number": PHONE,
         "name": "Asha",
         "is_active": "on",
-        "tokens-TOTAL_FORMS": "2",
-        "tokens-INITIAL_FORMS": "2",
-        "tokens-0-id": str(tokens[1][0].pk),
-        "tokens-0-user": str(user.pk),
-        "tokens-0-DELETE": "on",
-        "tokens-1-id": str(tokens[0][0].pk),
-        "tokens-1-user": str(user.pk),
+        "sessions-TOTAL_FORMS": "2",
+        "sessions-INITIAL_FORMS": "2",
+        "sessions-0-id": str(tokens[1][0].session_id),
+        "sessions-0-user": str(user.pk),
+        "sessions-0-DELETE": "on",
+        "sessions-1-id": str(tokens[0][0].session_id),
+        "sessions-1-user": str(user.pk),
     }
     response = staff.post(f"/admin/accounts/user/{user.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(Session.objects.filter(user=user).values_list("device_name", flat=True)) == ["device 0"]
     assert list(Token.objects.filter(user=user).values_list("device_name", flat=True)) == ["device 0"]
     page = staff.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
     assert "<td>tokens_revoked</td>" in page

@@ -24,6 +24,7 @@ ROUTES = {
     "/protected": {"get"},
     "/v1/me": {"get", "patch", "delete"},
     "/v1/me/phone": {"post"},
+    "/v1/token/refresh": {"post"},
     "/v1/twilio/status": {"post"},
     "/v1/logout": {"post"},
     "/v1/logout-all": {"post"},
@@ -50,6 +51,14 @@ def test_schema_describes_every_route_errors_and_bearer_scheme(api):
     assert "requestBody" in signup
     assert {"bearerAuth": []} in schema["paths"]["/v1/me"]["get"]["security"]
     assert "401" in schema["paths"]["/v1/sessions/{id}"]["delete"]["responses"]
+    refresh = schema["paths"]["/v1/token/refresh"]["post"]
+    assert {"200", "400", "401", "429"} <= set(refresh["responses"]) and refresh["security"] == [
+        {}
+    ]  # public: no credentials
+    answer = refresh["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"access_token", "refresh_token", "refresh_expiry", "session_id", "data"} <= set(
+        schema["components"]["schemas"][answer]["properties"]
+    )
 
 
 def test_schema_is_json_on_accept_header(api):

@@ -81,3 +81,11 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     assert "delivered" in page.locator("table.recent-messages").inner_text()
     assert page.locator("table.audit-events").inner_text().count("signed_in") == 2
     page.screenshot(path=str(tmp_path / "user.png"), full_page=True)
+
+    row = page.locator("#sessions-group tr", has_text="iPhone 15")
+    row.locator("input[type=checkbox][name$='-DELETE']").check()
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist")
+    sessions = page.locator("#sessions-group").inner_text()
+    assert "Pixel 8" in sessions and "iPhone 15" not in sessions  # ended, through the revocation path
+    assert "tokens_revoked" in page.locator("table.audit-events").inner_text()

@@ -162,7 +162,7 @@ def test_names_refuse_invisible_and_direction_characters(api, sms_outbox, name):
 def test_device_names_drop_invisible_characters(api, sms_outbox):
     request_code(api)
     verify(api, last_code(sms_outbox), device_name="Pix\u202eel\u200b 8")
-    assert User.objects.get(phone_number=PHONE).tokens.get().device_name == "Pixel 8"
+    assert User.objects.get(phone_number=PHONE).sessions.get().device_name == "Pixel 8"
 
 
 @pytest.mark.parametrize("phone", ["+18002345678", "+19005551234"])

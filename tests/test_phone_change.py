@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from tests.fakes import FakeSiteverify
 from tests.helpers import PHONE, auth, last_code, request_code, sign_in, verify
-from tokens.models import Token
+from tokens.models import Session, Token
 
 pytestmark = pytest.mark.django_db
 NEW = "+919812345678"
@@ -28,7 +28,7 @@ def signed_in(api, sms_outbox, settings):
     return sign_in(api, sms_outbox), sign_in(api, sms_outbox)
 
 
-def test_change_moves_the_account_and_revokes_every_other_token(api, sms_outbox, signed_in, caplog):
+def test_change_moves_the_account_and_ends_every_other_session(api, sms_outbox, signed_in, caplog):
     caplog.set_level(logging.INFO, logger="accounts.audit")
     token, other_device = signed_in
     sent = change(api, token)
@@ -41,7 +41,7 @@ def test_change_moves_the_account_and_revokes_every_other_token(api, sms_outbox,
     assert User.objects.get().phone_number == NEW
     assert api.get("/v1/me", **auth(token)).json()["data"]["phone_number"] == NEW
     assert api.get("/v1/me", **auth(other_device)).status_code == 401
-    assert Token.objects.count() == 1
+    assert list(Session.objects.values_list("pk", flat=True)) == [Token.objects.get(scope="authentication").session_id]
     event = next(r for r in caplog.records if getattr(r, "event", "") == "phone_changed")
     assert (event.old_phone, event.new_phone) == ("+91******3210", "+91******5678")
     assert PHONE not in caplog.text and NEW not in caplog.text
@@ -69,7 +69,7 @@ def test_a_taken_number_is_told_only_after_its_code(api, sms_outbox, signed_in):
     assert taken.status_code == 409 and taken.json()["code"] == "phone_taken"
     assert User.objects.get(pk=owner.pk).phone_number == NEW
     assert api.get("/v1/me", **auth(token)).json()["data"]["phone_number"] == PHONE
-    assert Token.objects.filter(user__phone_number=PHONE).count() == 2  # nothing revoked
+    assert Session.objects.filter(user__phone_number=PHONE).count() == 2  # nothing ended
 
 
 def test_codes_never_cross_between_sign_in_and_change(api, sms_outbox, signed_in):

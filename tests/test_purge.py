@@ -36,14 +36,14 @@ def test_purge_of_100000_expired_tokens_keeps_every_live_one(user, capsys):
     insert_tokens(user, 1_000, expired=False, offset=100_000)
     live_ids = set(Token.objects.live().values_list("id", flat=True))
     call_command("purge_expired_tokens")
-    assert capsys.readouterr().out.strip() == "deleted 100000 expired tokens"
+    assert capsys.readouterr().out.splitlines() == ["deleted 100000 expired tokens", "deleted 0 ended sessions"]
     assert set(Token.objects.values_list("id", flat=True)) == live_ids and len(live_ids) == 1_000
 
 
 def test_dry_run_counts_and_deletes_nothing(user, capsys):
     insert_tokens(user, 25, expired=True)
     call_command("purge_expired_tokens", "--dry-run")
-    assert capsys.readouterr().out.strip() == "would delete 25 expired tokens"
+    assert capsys.readouterr().out.splitlines() == ["would delete 25 expired tokens", "would delete 0 ended sessions"]
     assert Token.objects.count() == 25
 
 
@@ -51,7 +51,7 @@ def test_small_batches_delete_everything_expired(user, capsys, django_assert_max
     insert_tokens(user, 25, expired=True)
     _token, plaintext = Token.objects.issue(user=user)
     call_command("purge_expired_tokens", "--batch-size", "10")
-    assert capsys.readouterr().out.strip() == "deleted 25 expired tokens"
+    assert capsys.readouterr().out.splitlines() == ["deleted 25 expired tokens", "deleted 0 ended sessions"]
     assert Token.objects.resolve(plaintext) is not None and Token.objects.count() == 1
 
 

@@ -92,6 +92,11 @@ def test_readme_flow_on_make_run_defaults(make_run):
     renamed, _ = call("/v1/me", {"name": "Asha Rao"}, method="PATCH", token=token)
     assert renamed["data"]["name"] == "Asha Rao"
     assert call("/v1/me", token=token)[0]["data"]["name"] == "Asha Rao"
+    refreshed, headers = call("/v1/token/refresh", {"refresh_token": signed_in["refresh_token"]})
+    assert refreshed["session_id"] == signed_in["session_id"] and "no-store" in headers["Cache-Control"]
+    assert call("/v1/token/refresh", {"refresh_token": signed_in["refresh_token"]})[0] == refreshed  # a retry
+    token = refreshed["access_token"]
+    assert call("/v1/me", token=token)[0]["data"]["name"] == "Asha Rao"
     assert call("/v1/logout", method="POST", token=token)[0] == {"success": True}
     refused, _ = call("/v1/me", token=token, expect=401)
     assert refused["code"] == "token_invalid"
@@ -122,4 +127,5 @@ def test_logout_all_and_every_route_answer_the_contract(make_run, tmp_path):
     assert call("/v1/me", method="PUT", headers=bearer)[0] == 405
     assert call("/v1/logout-all", method="POST", headers=bearer)[:2] == (200, {"success": True, "revoked": 1})
     assert call("/v1/me", headers=bearer)[0] == 401
+    assert call("/v1/token/refresh", {"refresh_token": answer["refresh_token"]})[1]["code"] == "refresh_invalid"
     assert "Traceback" not in read_log()

@@ -228,7 +228,7 @@ def test_device_name_from_body_or_user_agent(api, sms_outbox, settings):
         format="json",
         HTTP_USER_AGENT="Agent/" + "x" * 200,
     )
-    names = sorted(User.objects.get().tokens.values_list("device_name", flat=True))
+    names = sorted(User.objects.get().sessions.values_list("device_name", flat=True))
     assert names == ["Agent/" + "x" * 94, "Pixel 8"]
 
 
@@ -287,36 +287,39 @@ def test_every_sign_in_sets_last_login(api, sms_outbox, settings):
     assert first is not None and User.objects.get().last_login > first
 
 
-def test_a_verify_writes_in_three_statements_and_the_token_brings_its_audit_row(api, sms_outbox):
-    """The user (one upsert), the token (its signed_in audit row comes with the INSERT: the trigger of
-    accounts migration 0003) and the message's verified mark, in one transaction."""
+def test_a_verify_writes_in_four_statements_and_the_session_brings_its_audit_row(api, sms_outbox):
+    """The user (one upsert), the session (its signed_in audit row comes with the INSERT: the trigger of
+    accounts migration 0004), its two tokens (one INSERT) and the message's verified mark, in one
+    transaction."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import AuditEvent
     from messaging.models import Message
-    from tokens.models import Token
+    from tokens.models import Session
 
     request_code(api)
     with CaptureQueriesContext(connection) as queries:
         assert verify(api, last_code(sms_outbox), device_name="Pixel 8").status_code == 200
-    assert [sql.split()[0] for sql in statements(queries)] == ["INSERT", "INSERT", "UPDATE"]
-    token, user = Token.objects.get(), User.objects.get()
+    assert [sql.split()[0] for sql in statements(queries)] == ["INSERT", "INSERT", "INSERT", "UPDATE"]
+    session, user = Session.objects.get(), User.objects.get()
     audit = AuditEvent.objects.get()
     assert (audit.user_id, audit.event, audit.detail, audit.created_at) == (
         user.pk,
         "signed_in",
         "Pixel 8",
-        token.created_at,
+        session.created_at,
     )
+    assert session.tokens.count() == 2
     assert Message.objects.get().verified_at is not None
 
 
-def test_no_way_of_creating_a_token_skips_its_audit_row(user):
+def test_no_way_of_starting_a_session_skips_its_audit_row(user):
     from accounts.models import AuditEvent
-    from tokens.models import Token, hash_token
+    from tokens.models import Session, Token, hash_token
 
-    Token.objects.create(user=user, hash=hash_token("A" * 26), device_name="admin shell", expiry="2030-01-01T00:00Z")
+    session = Session.objects.create(user=user, device_name="admin shell", last_used_at="2030-01-01T00:00Z")
+    Token.objects.create(user=user, session=session, hash=hash_token("A" * 26), expiry="2030-01-01T00:00Z")
     assert list(AuditEvent.objects.values_list("user_id", "event", "detail")) == [(user.pk, "signed_in", "admin shell")]
 
 

@@ -1,9 +1,10 @@
-"""Admin for tokens: inspect and revoke; never a plaintext, never a token of a chosen value."""
+"""Admin for sessions and tokens: inspect, end and revoke; never a plaintext, never a token of a
+chosen value."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from tokens.models import Token
+from tokens.models import Session, Token
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -23,11 +24,31 @@ class LiveFilter(admin.SimpleListFilter):
 
 @admin.register(Token)
 class TokenAdmin(admin.ModelAdmin):
-    list_display = ("hash_prefix", "user", "scope", "device_name", "created_at", "expiry", "live", "last_used_at")
+    list_display = (
+        "hash_prefix",
+        "user",
+        "scope",
+        "session",
+        "device_name",
+        "created_at",
+        "expiry",
+        "live",
+        "last_used_at",
+    )
     list_filter = ("scope", LiveFilter)
-    list_select_related = ("user",)
+    list_select_related = ("user", "session")
     search_fields = ("user__phone_number", "user__name", "device_name")
-    fields = ("hash_prefix", "user", "scope", "device_name", "created_at", "expiry", "last_used_at")
+    fields = (
+        "hash_prefix",
+        "user",
+        "scope",
+        "session",
+        "device_name",
+        "created_at",
+        "expiry",
+        "last_used_at",
+        "spent_at",
+    )
     readonly_fields = fields
     ordering = ("-created_at",)
     actions = ["revoke_selected", "revoke_users_tokens"]
@@ -49,6 +70,52 @@ class TokenAdmin(admin.ModelAdmin):
     def revoke_users_tokens(self, request, queryset):
         revoked = Token.objects.filter(user__in=queryset.values("user")).revoke()
         self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SessionLiveFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("live")), ("ended", _("ended"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "ended":
+            return queryset.ended()
+        return queryset
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "device_name", "created_at", "last_used_at", "expiry", "live")
+    list_filter = (SessionLiveFilter,)
+    list_select_related = ("user",)
+    search_fields = ("user__phone_number", "user__name", "device_name")
+    fields = ("user", "device_name", "created_at", "last_used_at", "expiry", "ends_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    actions = ["end_selected"]
+
+    @admin.display(description=_("ends if unused"))
+    def expiry(self, session: Session):
+        return session.expiry
+
+    @admin.display(description=_("live"), boolean=True)
+    def live(self, session: Session) -> bool:
+        return session.is_live()
+
+    @admin.action(description=_("End selected sessions"))
+    def end_selected(self, request, queryset):
+        ended = queryset.end()
+        self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
     def has_add_permission(self, request):
         return False

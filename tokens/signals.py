@@ -1,6 +1,8 @@
-"""Token events other apps can hook (audit log, per-process token cache)."""
+"""Token and session events other apps can hook (audit log, per-process token cache)."""
 
 from django.dispatch import Signal
 
 token_issued = Signal()  # token
 tokens_revoked = Signal()  # hashes: list[bytes], user_ids: list[int]
+sessions_ended = Signal()  # session_ids: list[int], user_ids: list[int]
+refresh_reused = Signal()  # session_id, user_id (a spent refresh token came back: the session ended)

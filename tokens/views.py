@@ -2,33 +2,76 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cheershare.schema import error_responses
-from tokens.models import AUTHENTICATION, Token
+from tokens.models import Session, Token
+from tokens.refresh import RefreshError, RefreshReused, end_session
 
 Success = inline_serializer("Success", {"success": serializers.BooleanField()})
 
 
+class RefreshFailed(exceptions.APIException):
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
+def refresh_failed(exc: RefreshError) -> RefreshFailed:
+    if isinstance(exc, RefreshReused):
+        return RefreshFailed(
+            _("This refresh token was already used, so the session has ended: sign in again."), exc.code
+        )
+    return RefreshFailed(_("Invalid or expired refresh token."), exc.code)
+
+
+class RefreshErrorsMixin:
+    """For views that spend or present refresh tokens: a RefreshError answers 401 with its code."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, RefreshError):
+            exc = refresh_failed(exc)
+        return super().handle_exception(exc)
+
+
 class SessionOutput(serializers.ModelSerializer):
+    expiry = serializers.DateTimeField(help_text="When the session ends if left alone.")
     current = serializers.SerializerMethodField()
 
     class Meta:
-        model = Token
-        fields = ["id", "created_at", "expiry", "last_used_at", "device_name", "current"]
+        model = Session
+        fields = ["id", "created_at", "last_used_at", "expiry", "device_name", "current"]
 
-    def get_current(self, token: Token) -> bool:
-        return token.pk == self.context["current_id"]
+    def get_current(self, session: Session) -> bool:
+        return session.pk == self.context["current_id"]
 
 
-class LogoutView(APIView):
-    @extend_schema(request=None, responses={200: Success, **error_responses(401, 413, 415, 503)})
+class LogoutInput(serializers.Serializer):
+    refresh_token = serializers.CharField(required=False, max_length=100)
+
+
+class LogoutView(RefreshErrorsMixin, APIView):
+    permission_classes = [AllowAny]  # the access token, or the refresh token in the body
+
+    @extend_schema(
+        request=LogoutInput,
+        responses={200: Success, **error_responses(400, 401, 413, 415, 503)},
+        description="End the current session: with the access token as Bearer, or with no "
+        '`Authorization` and `{"refresh_token"}` in the body (when the access token has expired).',
+    )
     def post(self, request):
-        Token.objects.filter(pk=request.auth.pk).revoke()
+        if request.auth is not None:
+            _end_session_of(request.auth)
+            return Response({"success": True})
+        data = LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "refresh_token" not in data.validated_data:
+            raise exceptions.NotAuthenticated()
+        end_session(data.validated_data["refresh_token"])
         return Response({"success": True})
 
 
@@ -41,10 +84,11 @@ class LogoutAllView(APIView):
             ),
             **error_responses(401, 413, 415, 503),
         },
+        description="End every session of the account; `revoked` is how many ended.",
     )
     def post(self, request):
-        revoked = Token.objects.filter(user=request.user, scope=AUTHENTICATION).revoke()
-        return Response({"success": True, "revoked": revoked})
+        ended = Session.objects.filter(user=request.user).end()
+        return Response({"success": True, "revoked": ended})
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -55,17 +99,25 @@ class SessionListView(APIView):
                 "Sessions", {"success": serializers.BooleanField(), "data": SessionOutput(many=True)}
             ),
             **error_responses(401, 503),
-        }
+        },
+        description="The account's live sessions (one per sign-in on a device), newest first.",
     )
     def get(self, request):
-        tokens = Token.objects.live().filter(user=request.user, scope=AUTHENTICATION).order_by("-created_at", "-id")
-        data = SessionOutput(tokens, many=True, context={"current_id": request.auth.pk}).data
+        sessions = Session.objects.live().filter(user=request.user).order_by("-created_at", "-id")
+        data = SessionOutput(sessions, many=True, context={"current_id": request.auth.session_id}).data
         return Response({"success": True, "data": data})
 
 
 class SessionDetailView(APIView):
-    @extend_schema(responses={200: Success, **error_responses(401, 404, 503)})
+    @extend_schema(responses={200: Success, **error_responses(401, 404, 503)}, description="End one session.")
     def delete(self, request, pk: int):
-        token = get_object_or_404(Token.objects.live(), pk=pk, user=request.user, scope=AUTHENTICATION)
-        Token.objects.filter(pk=token.pk).revoke()
+        session = get_object_or_404(Session.objects.live(), pk=pk, user=request.user)
+        Session.objects.filter(pk=session.pk).end()
         return Response({"success": True})
+
+
+def _end_session_of(token: Token) -> None:
+    if token.session_id is None:
+        Token.objects.filter(pk=token.pk).revoke()
+    else:
+        Session.objects.filter(pk=token.session_id).end()
