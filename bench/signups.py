@@ -53,15 +53,15 @@ def sign_up(url: str, fake: FakeTwilio, phone: str, statuses: Counter, latencies
 def counts(env: dict) -> dict:
     query = (
         "SELECT (SELECT count(*) FROM users), (SELECT count(DISTINCT phone_number) FROM users),"
-        " (SELECT count(*) FROM tokens), (SELECT count(*) FROM messages),"
+        " (SELECT count(*) FROM sessions), (SELECT count(*) FROM messages),"
         " (SELECT count(*) FROM messages WHERE verified_at IS NOT NULL)"
     )
     out = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DATABASE, "-At", "-c", query],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    users, numbers, tokens, messages, verified = map(int, out.split("|"))
-    return {"users": users, "numbers": numbers, "tokens": tokens, "messages": messages, "verified": verified}
+    users, numbers, sessions, messages, verified = map(int, out.split("|"))
+    return {"users": users, "numbers": numbers, "sessions": sessions, "messages": messages, "verified": verified}
 
 
 def main() -> None:
@@ -132,8 +132,8 @@ def main() -> None:
         f"| sign-up p50 / p99 (code request, SMS through the worker, verify) | "
         f"{statistics.median(latencies) * 1000:.0f} / {statistics.quantiles(latencies, n=100)[98] * 1000:.0f} ms |",
         f"| answers | {', '.join(f'{key}: {value}' for key, value in sorted(statuses.items()))} |",
-        f"| users / distinct numbers / tokens / messages / messages verified | "
-        f"{found['users']} / {found['numbers']} / {found['tokens']} / {found['messages']} / {found['verified']} |",
+        f"| users / distinct numbers / sessions / messages / messages verified | "
+        f"{found['users']} / {found['numbers']} / {found['sessions']} / {found['messages']} / {found['verified']} |",
         f"| SMS received by the fake Twilio | {len(fake.messages)} |",
         f"| errors | {errors} |",
         f"| lost or extra (rows off {args.numbers:,}) | {lost or 'none'} |",
