@@ -22,9 +22,13 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    @extend_schema(
+        responses={
+            200: inline_serializer("Health", {"status": serializers.CharField(), "version": serializers.CharField()})
+        }
+    )
     def get(self, request):
-        return Response({"status": "ok"})
+        return Response({"status": "ok", "version": settings.VERSION})
 
 
 def _check_database() -> None:

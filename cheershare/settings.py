@@ -6,6 +6,7 @@ and the console SMS backend. With DEBUG=0, unsafe development defaults are refus
 
 import ipaddress
 import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from messaging.app_settings import MessagingSettings
 from tokens.app_settings import TokenSettings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+with open(BASE_DIR / "pyproject.toml", "rb") as pyproject:
+    VERSION = tomllib.load(pyproject)["project"]["version"]  # the release (CHANGELOG.md)
 DEV_SECRET_KEY = "dev-insecure-cheershare-key-do-not-use-in-production"
 
 
@@ -195,7 +198,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cheershare Auth",
     "DESCRIPTION": "Phone-number sign-in: a one-time code by SMS, then a bearer token.",
-    "VERSION": "1.0.0",
+    "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

@@ -220,3 +220,15 @@ def test_metric_labels_stay_bounded_whatever_the_method(api):
     text = api.get("/metrics").content.decode()
     assert "X0001RANDOM" not in text and 'method="other"' in text
     assert len(text) - before < 5_000  # the same few series, not 300 new ones
+
+
+def test_the_version_is_pyprojects_and_the_changelog_names_it(api):
+    import tomllib
+
+    from tests.live import ROOT
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert api.get("/healthz").json() == {"status": "ok", "version": version}
+    assert json.loads(api.get("/api/schema/?format=json").content)["info"]["version"] == version
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## [{version}] - " in changelog and (ROOT / "LICENSE").read_text().startswith("MIT License")

@@ -1,6 +1,7 @@
 """The renderer each request gets is the one DRF's negotiation picks, remembered per Accept header."""
 
 import pytest
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from rest_framework.exceptions import NotAcceptable
@@ -87,4 +88,4 @@ def test_an_unacceptable_request_is_an_enveloped_406(api):
         "error": "Could not satisfy the request Accept header.",
         "code": "not_acceptable",
     }
-    assert api.get("/healthz", HTTP_ACCEPT="application/json").json() == {"status": "ok"}
+    assert api.get("/healthz", HTTP_ACCEPT="application/json").json() == {"status": "ok", "version": settings.VERSION}
