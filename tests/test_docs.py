@@ -1,0 +1,65 @@
+"""The project's own docs stay true to its code: every error code it can answer is in docs/api.md's
+table and the table lists no other, and no link in the docs points at a file the repository lacks."""
+
+import re
+
+from rest_framework import exceptions
+
+from tests.live import ROOT
+
+SOURCES = [ROOT / "serving.py"] + [
+    path
+    for app in ("accounts", "tokens", "messaging", "cheershare")
+    for path in (ROOT / app).rglob("*.py")
+    if "migrations" not in path.parts
+]
+BASES = {"sign_in_error", "refresh_error"}  # the codes of base classes that are never raised themselves
+RAISED_BY_DRF = {  # on any route, by the framework itself
+    exceptions.MethodNotAllowed.default_code,
+    exceptions.NotAcceptable.default_code,
+    exceptions.ParseError.default_code,
+    exceptions.NotAuthenticated.default_code,  # a signed-in route called without a token
+}
+CODE = r'"([a-z]+(?:_[a-z]+)*)"'
+DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob("*.md")]
+
+
+def codes_in_the_code() -> set[str]:
+    found = set(RAISED_BY_DRF)
+    for path in SOURCES:
+        for line in path.read_text().splitlines():
+            found.update(re.findall(r"\b(?:default_)?code\s*=\s*" + CODE, line))
+            if re.search(r"\b(?:envelope|_refuse|_json_error)\(", line):  # their code is a literal argument
+                found.update(re.findall(CODE, re.sub(r"getattr\([^)]*\)", "", line)))
+            for name, arguments in re.findall(r"exceptions\.([A-Z]\w+)\(([^)]*)", line):
+                if "code=" not in arguments:
+                    found.add(getattr(exceptions, name).default_code)
+    return found - BASES
+
+
+def codes_in_the_table() -> dict[str, str]:
+    text = (ROOT / "docs" / "api.md").read_text()
+    return dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", text, re.M))
+
+
+def test_docs_api_lists_exactly_the_error_codes_the_code_can_answer():
+    table, code = codes_in_the_table(), codes_in_the_code()
+    assert sorted(code - set(table)) == [], "answered by the code, missing from docs/api.md"
+    assert sorted(set(table) - code) == [], "in docs/api.md, never answered by the code"
+
+
+def test_every_documented_code_has_the_status_it_answers_with():
+    from accounts.api_errors import ANSWERS
+
+    table = codes_in_the_table()
+    for error, (status, _message) in ANSWERS.items():
+        assert table[error.code] == str(status), error.code
+
+
+def test_no_link_in_the_docs_points_at_a_missing_file():
+    for doc in DOCS:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which the repository lacks"
+    assert not any("shared/" in doc.read_text() for doc in DOCS)  # the team's notes are not the project's
