@@ -3,6 +3,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
 ADDR ?= 127.0.0.1:8000
+RUN_LOG ?= run.log
 
 .PHONY: run serve test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
 
@@ -29,7 +30,7 @@ lock: $(VENV)/.installed
 ## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver $(ADDR)
+	$(PY) manage.py runserver $(ADDR) 2>&1 | tee $(RUN_LOG)
 
 ## serve: the production server (granian, scripts/serve: 2 workers) on the environment's settings;
 ## put nginx in front (deploy/nginx.conf) as docker-compose.yml does

@@ -33,6 +33,12 @@ from cheershare.schema import error_responses
 from tokens.refresh import refresh
 from tokens.views import RefreshErrorsMixin
 
+CODE_REQUEST_CODES = {
+    400: ["invalid", "parse_error", "captcha_invalid", "phone_undeliverable"],
+    429: ["otp_cooldown", "throttled", "verify_locked"],
+    503: ["service_unavailable", "sms_unavailable", "captcha_unavailable"],
+}
+
 
 @method_decorator(never_cache, name="dispatch")
 class SignupView(SignInErrorsMixin, APIView):
@@ -49,7 +55,16 @@ class SignupView(SignInErrorsMixin, APIView):
             200: PolymorphicProxySerializer(
                 "SignupResponse", [CodeSentOutput, SignedInOutput], resource_type_field_name=None
             ),
-            **error_responses(400, 401, 413, 415, 429, 503),
+            **error_responses(
+                400,
+                401,
+                413,
+                415,
+                429,
+                503,
+                name="Signup",
+                codes={**CODE_REQUEST_CODES, 401: ["otp_invalid", "otp_expired", "account_disabled"]},
+            ),
         },
         description="Without `otp`: send a code by SMS. With `otp`: verify it and receive a bearer token.",
     )
@@ -97,7 +112,12 @@ class TokenRefreshView(SignInErrorsMixin, RefreshErrorsMixin, APIView):
 
     @extend_schema(
         request=RefreshInput,
-        responses={200: RefreshedOutput, **error_responses(400, 401, 413, 415, 429, 503)},
+        responses={
+            200: RefreshedOutput,
+            **error_responses(
+                400, 401, 413, 415, 429, 503, name="Refresh", codes={401: ["refresh_invalid", "refresh_reused"]}
+            ),
+        },
         description="Spend a refresh token for a new access token and a new refresh token of the same "
         "session. The same token sent again within a few seconds gets the same answer; later, it ends "
         "the session (401 `refresh_reused`). Unknown or ended: 401 `refresh_invalid`.",
@@ -111,12 +131,16 @@ class TokenRefreshView(SignInErrorsMixin, RefreshErrorsMixin, APIView):
 
 @method_decorator(never_cache, name="dispatch")
 class MeView(SignInErrorsMixin, APIView):
-    @extend_schema(responses={200: UserEnvelopeOutput, **error_responses(401, 503)})
+    @extend_schema(
+        responses={200: UserEnvelopeOutput, **error_responses(401, 503)}, description="The signed-in account."
+    )
     def get(self, request):
         return Response({"success": True, "data": user_data(request.user)})
 
     @extend_schema(
-        request=UserUpdateInput, responses={200: UserEnvelopeOutput, **error_responses(400, 401, 413, 415, 503)}
+        request=UserUpdateInput,
+        responses={200: UserEnvelopeOutput, **error_responses(400, 401, 413, 415, 503)},
+        description="Change the account's name.",
     )
     def patch(self, request):
         data = _validated(UserUpdateInput, request.data)
@@ -126,8 +150,8 @@ class MeView(SignInErrorsMixin, APIView):
 
     @extend_schema(
         responses={204: None, **error_responses(401, 403, 503)},
-        description="Delete the account, its tokens and pending codes; needs a token from a sign-in "
-        "less than REAUTH_MAX_AGE seconds old (else 403 `reauth_required`).",
+        description="Delete the account, its sessions and pending codes. Needs a recent sign-in (a code "
+        "verified in this session less than 10 minutes ago, by default), else 403 `reauth_required`.",
     )
     def delete(self, request):
         delete_account(user=request.user, token=request.auth, client_ip=client_ip(request))
@@ -142,11 +166,22 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
             200: PolymorphicProxySerializer(
                 "PhoneChangeResponse", [CodeSentOutput, UserEnvelopeOutput], resource_type_field_name=None
             ),
-            **error_responses(400, 401, 403, 409, 413, 415, 429, 503),
+            **error_responses(
+                400,
+                401,
+                403,
+                409,
+                413,
+                415,
+                429,
+                503,
+                name="PhoneChange",
+                codes={**CODE_REQUEST_CODES, 401: ["not_authenticated", "token_invalid", "otp_invalid", "otp_expired"]},
+            ),
         },
         description="Without `otp`: send a code to the new number. With `otp`: verify it and move the "
-        "account to it (409 `phone_taken` if another account holds it); every other token is revoked. "
-        "Both steps need a sign-in less than REAUTH_MAX_AGE seconds old (else 403 `reauth_required`).",
+        "account to it (409 `phone_taken` if another account holds it); every other session ends. "
+        "Both steps need a recent sign-in (10 minutes, by default), else 403 `reauth_required`.",
     )
     def post(self, request):
         data = _validated(PhoneChangeInput, request.data)
@@ -173,7 +208,8 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
 
 class ProtectedView(APIView):
     @extend_schema(
-        responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401, 503)}
+        responses={200: inline_serializer("Protected", {"data": serializers.CharField()}), **error_responses(401, 503)},
+        description="An example of a route that needs a bearer token.",
     )
     def get(self, request):
         return Response({"data": "Protected"})

@@ -25,7 +25,8 @@ class HealthView(APIView):
     @extend_schema(
         responses={
             200: inline_serializer("Health", {"status": serializers.CharField(), "version": serializers.CharField()})
-        }
+        },
+        description="200 while the process serves, with the server's version.",
     )
     def get(self, request):
         return Response({"status": "ok", "version": settings.VERSION})
@@ -69,11 +70,13 @@ class ReadyView(APIView):
                 {
                     "success": serializers.BooleanField(),
                     "error": serializers.CharField(),
-                    "code": serializers.CharField(),
+                    "code": serializers.ChoiceField(["not_ready"]),
                     "checks": serializers.DictField(child=serializers.CharField()),
                 },
             ),
-        }
+        },
+        description="200 when the database, the cache and the message broker answer, else 503 `not_ready`; "
+        "`checks` gives each one's state and the SMS worker's (which does not fail readiness).",
     )
     def get(self, request):
         checks = {}

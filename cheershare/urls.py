@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -10,6 +11,20 @@ from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
 from messaging.views import TwilioStatusView
 from tokens.views import LogoutAllView, LogoutView, SessionDetailView, SessionListView
+
+
+@extend_schema(
+    deprecated=True, tags=["legacy"], description="The original server's path of `POST /v1/signup`: use that."
+)
+class LegacySignupView(SignupView):
+    pass
+
+
+@extend_schema(
+    deprecated=True, tags=["legacy"], description="The original server's path of `GET /v1/protected`: use that."
+)
+class LegacyProtectedView(ProtectedView):
+    pass
 
 
 class NotFoundView(APIView):
@@ -29,9 +44,9 @@ class NotFoundView(APIView):
 
 urlpatterns = [
     path("v1/signup", SignupView.as_view(), name="signup"),
-    path("signup", SignupView.as_view(), name="signup-legacy"),
+    path("signup", LegacySignupView.as_view(), name="signup-legacy"),
     path("v1/protected", ProtectedView.as_view(), name="protected"),
-    path("protected", ProtectedView.as_view(), name="protected-legacy"),
+    path("protected", LegacyProtectedView.as_view(), name="protected-legacy"),
     path("v1/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
     path("v1/me", MeView.as_view(), name="me"),
     path("v1/me/phone", PhoneChangeView.as_view(), name="me-phone"),

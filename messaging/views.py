@@ -38,7 +38,7 @@ class TwilioStatusView(APIView):
         parameters=[OpenApiParameter("X-Twilio-Signature", location=OpenApiParameter.HEADER, required=True)],
         responses={
             200: inline_serializer("StatusTaken", {"success": serializers.BooleanField()}),
-            **error_responses(403, 413, 415),
+            **error_responses(403, 413, 415, name="TwilioStatus", codes={403: ["signature_invalid"]}),
         },
         description="Twilio's message status callback; statuses only move forward. An unknown sid answers 200.",
     )

@@ -1,8 +1,10 @@
 """The project's own docs stay true to its code: every error code it can answer is in docs/api.md's
 table and the table lists no other, and no link in the docs points at a file the repository lacks."""
 
+import json
 import re
 
+import pytest
 from rest_framework import exceptions
 
 from tests.live import ROOT
@@ -63,3 +65,53 @@ def test_no_link_in_the_docs_points_at_a_missing_file():
                 continue
             assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which the repository lacks"
     assert not any("shared/" in doc.read_text() for doc in DOCS)  # the team's notes are not the project's
+
+
+def code_enums(schema: dict):
+    """(path, method, status, enum of ``code``) of every error answer in the OpenAPI document."""
+    components = schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    envelope = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                    code = json.dumps(components[envelope]["properties"]["code"])
+                    enum = re.search(r'"#/components/schemas/(\w+)"', code).group(1)
+                    yield path, method, status, components[enum]["enum"]
+
+
+@pytest.mark.django_db
+def test_the_openapi_code_enums_agree_with_docs_api(api):
+    schema = json.loads(api.get("/api/schema/?format=json").content)
+    table = codes_in_the_table()
+    answers = list(code_enums(schema))
+    assert len(answers) > 40
+    for path, method, status, enum in answers:
+        for code in enum:
+            assert table.get(code) == status, (
+                f"{method} {path} answers {status} {code}; docs/api.md says {table.get(code)}"
+            )
+    signup_401 = next(enum for path, method, status, enum in answers if (path, status) == ("/v1/signup", "401"))
+    assert set(signup_401) == {"otp_invalid", "otp_expired", "account_disabled"}
+
+
+def test_the_openapi_examples_quote_the_messages_the_code_answers(settings):
+    from accounts.api_errors import ANSWERS
+    from cheershare.errors import ServiceUnavailable
+    from cheershare.schema import EXAMPLES
+    from messaging.views import SignatureInvalid
+    from tokens.authentication import INVALID
+    from tokens.refresh import RefreshInvalid, RefreshReused
+    from tokens.views import refresh_failed
+
+    settings.LANGUAGE_CODE = "en"
+    answered = {error.code: str(message) for error, (_status, message) in ANSWERS.items()}
+    answered |= {error.code: str(refresh_failed(error()).detail) for error in (RefreshInvalid, RefreshReused)}
+    answered |= {
+        "token_invalid": str(INVALID),
+        "not_authenticated": str(exceptions.NotAuthenticated.default_detail),
+        "not_found": str(exceptions.NotFound.default_detail),
+        "signature_invalid": str(SignatureInvalid.default_detail),
+        "service_unavailable": str(ServiceUnavailable.default_detail),
+    }
+    assert {code: EXAMPLES[code] for code in answered} == answered

@@ -4,6 +4,7 @@ The server is started by `make run` itself (SQLite, in-process cache, eager Cele
 on a free port and a throwaway SQLite file; the code is read from the console SMS line of its log.
 """
 
+import json
 import os
 import re
 import signal
@@ -29,7 +30,16 @@ def make_run(tmp_path):
     port = free_port()
     log = open(tmp_path / "server.log", "w+b")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen(
-        ["make", "-s", "-o", f"{venv}/.installed", "run", f"VENV={venv}", f"ADDR=127.0.0.1:{port}"],
+        [
+            "make",
+            "-s",
+            "-o",
+            f"{venv}/.installed",
+            "run",
+            f"VENV={venv}",
+            f"ADDR=127.0.0.1:{port}",
+            f"RUN_LOG={tmp_path / 'run.log'}",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -55,6 +65,26 @@ def code_from_log(read_log) -> str:
             return found[-1]
         time.sleep(0.1)
     raise AssertionError("no code in the server's log")
+
+
+def readme_flow() -> str:
+    """The shell block of the README's "Try the flow" section, as written."""
+    section = (ROOT / "README.md").read_text().split("## Try the flow", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_flow_runs_as_written(make_run, tmp_path):
+    """Pasted into a shell in the directory of ``run.log`` (the port aside), every step answers."""
+    url, read_log = make_run
+    script = readme_flow().replace("localhost:8000", url.removeprefix("http://"))
+    done = subprocess.run(["bash", "-eu", "-o", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == 6, done.stdout
+    assert answers[0]["message"] == "OTP sent successfully" and answers[1]["data"]["name"] == "Asha"
+    assert answers[2] == {"data": "Protected"} and answers[3]["data"][0]["device_name"] == "my laptop"
+    assert answers[4]["data"]["name"] == "Asha Rao" and answers[5] == {"success": True}
+    assert "Traceback" not in read_log()
 
 
 def test_readme_flow_on_make_run_defaults(make_run):

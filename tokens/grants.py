@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
 
 from tokens.models import AUTHENTICATION, REFRESH, Session, Token, access_expiry
+
+_datetime = DateTimeField()  # the answer's times written as every other time in the API (UTC, "Z")
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,12 @@ def new_pair(session: Session, user, now: datetime) -> tuple[list[Token], dict]:
     refresh, refresh_plaintext = Token.objects.build(user=user, scope=REFRESH, session=session, expiry=refresh_expiry)
     fields = {
         "token": access_plaintext,
-        "expiry": expiry.isoformat(),
+        "expiry": _datetime.to_representation(expiry),
         "access_token": access_plaintext,
         "token_type": "Bearer",
         "expires_in": int((expiry - now).total_seconds()),
         "refresh_token": refresh_plaintext,
-        "refresh_expiry": refresh_expiry.isoformat(),
+        "refresh_expiry": _datetime.to_representation(refresh_expiry),
         "session_id": session.pk,
     }
     return [access, refresh], fields

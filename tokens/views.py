@@ -59,7 +59,18 @@ class LogoutView(RefreshErrorsMixin, APIView):
 
     @extend_schema(
         request=LogoutInput,
-        responses={200: Success, **error_responses(400, 401, 413, 415, 503)},
+        responses={
+            200: Success,
+            **error_responses(
+                400,
+                401,
+                413,
+                415,
+                503,
+                name="Logout",
+                codes={401: ["not_authenticated", "token_invalid", "refresh_invalid"]},
+            ),
+        },
         description="End the current session: with the access token as Bearer, or with no "
         '`Authorization` and `{"refresh_token"}` in the body (when the access token has expired).',
     )
