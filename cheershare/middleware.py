@@ -59,10 +59,10 @@ def _route(request) -> str:
 
 class RequestBodyMiddleware:
     """API bodies: over 1 MiB is 413, and a POST/PUT/PATCH body that is not JSON is 415, on every API
-    route, whether or not its view reads the body (the admin's forms are left alone, and Twilio's
-    status callback is a form)."""
+    route, whether or not its view reads the body (the admin's forms are left alone; Twilio's status
+    callback and token introspection are forms)."""
 
-    FORM_ROUTES = frozenset({"/v1/twilio/status"})
+    FORM_ROUTES = frozenset({"/v1/twilio/status", "/v1/token/introspect"})  # (RFC 7662 is a form)
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -37,6 +37,7 @@ EXAMPLES = {  # code: the English `error` of an example answer
     "otp_invalid": "Invalid or expired OTP",
     "otp_expired": "Invalid or expired OTP",
     "account_disabled": "This account is disabled.",
+    "introspection_unauthorized": "Incorrect authentication credentials.",
     "refresh_invalid": "Invalid or expired refresh token.",
     "refresh_reused": "This refresh token was already used, so the session has ended: sign in again.",
     "reauth_required": "Sign in again (a fresh code) to do this.",

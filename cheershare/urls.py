@@ -10,6 +10,7 @@ from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView, T
 from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
 from messaging.views import TwilioStatusView
+from tokens.service_views import IntrospectionView, JWKSView
 from tokens.views import LogoutAllView, LogoutView, SessionDetailView, SessionListView
 
 
@@ -48,6 +49,8 @@ urlpatterns = [
     path("v1/protected", ProtectedView.as_view(), name="protected"),
     path("protected", LegacyProtectedView.as_view(), name="protected-legacy"),
     path("v1/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
+    path("v1/token/introspect", IntrospectionView.as_view(), name="token-introspect"),
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
     path("v1/me", MeView.as_view(), name="me"),
     path("v1/me/phone", PhoneChangeView.as_view(), name="me-phone"),
     path("v1/logout", LogoutView.as_view(), name="logout"),

@@ -37,6 +37,16 @@ def clean_cache():
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def fresh_keyring():
+    """Each test's signing keys are its own database's: this process's key cache reloads them."""
+    from tokens.keys import keyring
+
+    keyring.forget()
+    yield
+    keyring.forget()
+
+
 def _clear_cache():
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")

@@ -4,6 +4,7 @@ chosen value."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from tokens.keys import SigningKey
 from tokens.models import Session, Token
 
 
@@ -121,4 +122,23 @@ class SessionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """The keys that sign JWTs, public parts only; managed with ``manage.py signing_keys``."""
+
+    list_display = ("kid", "algorithm", "state", "created_at", "activated_at", "retired_at", "published_until")
+    list_filter = ("state", "algorithm")
+    fields = ("kid", "algorithm", "state", "public_jwk", "created_at", "activated_at", "retired_at", "published_until")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,10 +1,20 @@
 """The tokens app's settings, with their defaults (read lazily; see cheershare.conf)."""
 
-from cheershare.conf import AppSettings, Knob
+from django.conf import settings
+
+from cheershare.conf import AppSettings, Knob, parse_list
+
+JWT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
 class TokenSettings(AppSettings):
-    TOKEN_TTL = Knob(172800, int)  # seconds a token lives (48 h)
+    TOKEN_FORMAT = Knob("opaque", str.lower)  # "opaque" (a random string, looked up) or "jwt" (signed)
+    TOKEN_TTL = Knob(None, int)  # seconds an access token lives: 172800 (48 h) opaque, 900 as a JWT
+    JWT_ALGORITHM = Knob("EdDSA", str)  # the algorithm of keys made from now on: EdDSA (Ed25519), ES256, RS256
+    JWT_ISSUER = Knob("", str)  # the tokens' `iss`: PUBLIC_BASE_URL, else "cheershare"
+    JWT_AUDIENCE = Knob("cheershare", str)  # the tokens' `aud`
+    JWT_KEY_RELOAD_SECONDS = Knob(60, int)  # each process reads the signing keys again this often
+    INTROSPECTION_SECRETS = Knob([], parse_list)  # bearer secrets of the services that may introspect
     TOKEN_LAST_USED_INTERVAL = Knob(60, int)  # last_used_at is written at most this often per token
     TOKEN_CACHE_SECONDS = Knob(0, int)  # 0: strict (a query per request); >0: per-process cache
     TOKEN_CACHE_SIZE = Knob(10000, int)  # most tokens one process remembers in cached mode
@@ -12,9 +22,23 @@ class TokenSettings(AppSettings):
     SESSION_MAX_AGE = Knob(7776000, int)  # a session ends this long after its sign-in (90 days; 0: never)
     REFRESH_REUSE_INTERVAL = Knob(10, int)  # a spent refresh token replays its answer this long, then is theft
 
+    @property
+    def access_ttl(self) -> int:
+        if self.TOKEN_TTL is not None:
+            return self.TOKEN_TTL
+        return 900 if self.TOKEN_FORMAT == "jwt" else 172800
+
+    @property
+    def jwt_issuer(self) -> str:
+        return self.JWT_ISSUER or getattr(settings, "PUBLIC_BASE_URL", "") or "cheershare"
+
     def problems(self) -> list[tuple[str, str]]:
         found = []
-        if self.TOKEN_TTL <= 0:
+        if self.TOKEN_FORMAT not in ("opaque", "jwt"):
+            found.append(("tokens.E004", "TOKEN_FORMAT must be opaque or jwt."))
+        if self.JWT_ALGORITHM not in JWT_ALGORITHMS:
+            found.append(("tokens.E005", f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}."))
+        if self.access_ttl <= 0:
             found.append(("tokens.E001", "TOKEN_TTL must be a positive number of seconds."))
         if self.TOKEN_CACHE_SECONDS < 0 or self.TOKEN_CACHE_SIZE < 1:
             found.append(("tokens.E002", "TOKEN_CACHE_SECONDS must be >= 0 and TOKEN_CACHE_SIZE >= 1."))

@@ -2,14 +2,20 @@
 
 A header of another scheme (``Basic``, ``Token``) is not ours: ``authenticate`` returns None so other
 classes may run. A ``Bearer`` header that is malformed or names no live token fails with
-``token_invalid``. The lookup, strict or cached, belongs to ``Token.objects.resolve``.
+``token_invalid``. Both formats are accepted whatever TOKEN_FORMAT issues now: an opaque token is
+looked up (``Token.objects.resolve``), a JWT is verified (tokens.jwts) and its session must be live
+(``Session.objects.resolve``), each strict or cached. ``request.auth`` is the token's row, or for a
+JWT an unsaved Token standing in for it (its session, scope, issue and expiry times).
 """
+
+from datetime import UTC, datetime
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from tokens.models import Token
+from tokens import jwts
+from tokens.models import AUTHENTICATION, Session, Token
 
 INVALID = _("Invalid or expired token.")
 
@@ -30,11 +36,32 @@ class BearerTokenAuthentication(BaseAuthentication):
         return self.authenticate_credentials(key)
 
     def authenticate_credentials(self, key: str):
-        token = Token.objects.resolve(key)
+        token = self._signed(key) if jwts.looks_like_jwt(key) else Token.objects.resolve(key)
         if token is None:
             raise exceptions.AuthenticationFailed(INVALID, code="token_invalid")
         token.touch()
+        if token.pk is None:
+            token.session.last_used_at = token.last_used_at
         return token.user, token
+
+    def _signed(self, key: str) -> Token | None:
+        claims = jwts.verify(key)
+        if claims is None or claims["scope"] != AUTHENTICATION:
+            return None
+        if not (isinstance(claims["sub"], str) and claims["sub"].isdigit() and type(claims["sid"]) is int):
+            return None
+        session = Session.objects.resolve(claims["sid"], user_id=int(claims["sub"]))
+        if session is None:
+            return None
+        return Token(
+            user=session.user,
+            session=session,
+            scope=claims["scope"],
+            device_name=session.device_name,
+            created_at=datetime.fromtimestamp(claims["iat"], UTC),
+            expiry=datetime.fromtimestamp(claims["exp"], UTC),
+            last_used_at=session.last_used_at,
+        )
 
     def authenticate_header(self, request) -> str:
         return self.keyword

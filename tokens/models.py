@@ -46,9 +46,14 @@ def is_well_formed(plaintext: str) -> bool:
     return len(plaintext) == TOKEN_LENGTH and TOKEN_ALPHABET.issuperset(plaintext)
 
 
+def memo_key(session_id: int) -> bytes:
+    """A session's key in the per-process memo (beside token hashes: 32 bytes, never this)."""
+    return b"sid:%d" % session_id
+
+
 def access_expiry(session: "Session | None", now: datetime) -> datetime:
     """TOKEN_TTL from ``now``, but never past the moment ``session`` could end if left alone."""
-    expiry = now + timedelta(seconds=app_settings.TOKEN_TTL)
+    expiry = now + timedelta(seconds=app_settings.access_ttl)
     return expiry if session is None else min(expiry, session.expiry)
 
 
@@ -85,7 +90,7 @@ class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
         has no refresh token and ends with it."""
         now = timezone.now()
         if scope == AUTHENTICATION and session is None:
-            ends_at = now + timedelta(seconds=app_settings.TOKEN_TTL)
+            ends_at = now + timedelta(seconds=app_settings.access_ttl)
             session = Session.objects.open(user=user, device_name=device_name, now=now, ends_at=ends_at)
         token, plaintext = self.build(user=user, scope=scope, session=session, expiry=access_expiry(session, now))
         token.save(force_insert=True)
@@ -172,7 +177,8 @@ class Token(models.Model):
         now = timezone.now()
         interval = timedelta(seconds=app_settings.TOKEN_LAST_USED_INTERVAL)
         if self.last_used_at is None or now - self.last_used_at >= interval:
-            Token.objects.filter(pk=self.pk).update(last_used_at=now)
+            if self.pk is not None:  # (a JWT's stand-in has no row: its session records the use)
+                Token.objects.filter(pk=self.pk).update(last_used_at=now)
             if self.session_id is not None:
                 Session.objects.filter(pk=self.session_id, last_used_at__lt=now).update(last_used_at=now)
             self.last_used_at = now
@@ -210,6 +216,25 @@ class SessionQuerySet(models.QuerySet):
 
 
 class SessionManager(models.Manager.from_queryset(SessionQuerySet)):
+    def resolve(self, session_id: int, *, user_id: int) -> "Session | None":
+        """The live session ``session_id`` of the active user ``user_id``, with its user, or None (a
+        JWT's check: strict, one indexed query; cached, remembered as tokens are, until revoked)."""
+        if not revocation.enabled():
+            return self._find(session_id, user_id)
+        revocation.ensure_listener()
+        key = memo_key(session_id)
+        session = memo.get(key)
+        if session is None or session.user_id != user_id:
+            generation = memo.generation
+            session = self._find(session_id, user_id)
+            if session is not None:
+                memo.put(key, session, generation)
+        return session
+
+    def _find(self, session_id: int, user_id: int) -> "Session | None":
+        found = self.select_related("user").filter(pk=session_id, user_id=user_id, user__is_active=True).first()
+        return found if found is not None and found.is_live() else None
+
     def open(self, *, user, device_name: str, now: datetime, ends_at: datetime | None = None) -> "Session":
         """A new session signed in at ``now``, ending SESSION_MAX_AGE later or at ``ends_at`` if sooner
         (its tokens are issued by tokens.grants)."""
@@ -261,3 +286,6 @@ def revoke_tokens_of_deleted_user(sender, instance, using, **kwargs):
 def end_sessions_of_disabled_user(sender, instance, created: bool, using, **kwargs):
     if not created and not instance.is_active:
         Session.objects.using(using).filter(user_id=instance.pk).end()
+
+
+from tokens.keys import SigningKey  # noqa: E402, F401  (a model of this app: JWT signing keys)

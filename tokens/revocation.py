@@ -6,8 +6,8 @@ message) has come back for SILENCE seconds, as when Redis is stalled rather than
 is dropped and ignored until Redis answers again, so a revocation this process could not hear
 about is refused within a second. A publish that fails is retried before it is given up.
 
-Messages are ``h:<hex hash>,<hex hash>...`` (tokens deleted, by any path: see TokenQuerySet.delete)
-or ``u:<user id>`` (a user deactivated: their tokens stay, but no longer authenticate).
+Messages are ``h:<hex hash>,<hex hash>...`` (tokens deleted, by any path: see TokenQuerySet.delete),
+``s:<session id>,...`` (sessions ended: their JWTs) or ``u:<user id>`` (a user deactivated).
 """
 
 import logging
@@ -126,6 +126,8 @@ def _apply(message: str) -> None:
         memo.drop_hashes([bytes.fromhex(h) for h in payload.split(",") if h])
     elif kind == "u":
         memo.drop_user(int(payload))
+    elif kind == "s":
+        memo.drop_hashes([b"sid:%d" % int(pk) for pk in payload.split(",") if pk])
 
 
 def _revoke_everywhere(message: str) -> None:
@@ -152,6 +154,14 @@ def publish_revoked(sender, hashes: list[bytes], **kwargs):
     if enabled():
         for start in range(0, len(hashes), 1000):
             _revoke_everywhere("h:" + ",".join(h.hex() for h in hashes[start : start + 1000]))
+
+
+@receiver(signals.sessions_ended)
+def publish_ended(sender, session_ids: list[int], **kwargs):
+    """A JWT names its session: the sessions ended are dropped as their tokens' hashes are."""
+    if enabled():
+        for start in range(0, len(session_ids), 1000):
+            _revoke_everywhere("s:" + ",".join(str(pk) for pk in session_ids[start : start + 1000]))
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
