@@ -31,17 +31,26 @@ def _plain(param):
 
 
 class CompiledLookup:
+    """The live token of an active user, by hash and scope: the bearer lookup. Subclasses compile
+    another query of the token table the same way (``queryset``, ``MARKS``, ``STATEMENT``)."""
+
+    MARKS = (("hash", HASH_MARK, "digest"), ("scope", SCOPE_MARK, "scope"), ("expiry", NOW_MARK, "now"))
+    STATEMENT = "cheershare_token_lookup"
+
+    def queryset(self, manager):
+        return manager.select_related("user").filter(
+            hash=HASH_MARK, scope=SCOPE_MARK, expiry__gt=NOW_MARK, user__is_active=True
+        )
+
     def __init__(self, model, connection):
-        queryset = model._default_manager.db_manager(connection.alias).select_related("user")
-        queryset = queryset.filter(hash=HASH_MARK, scope=SCOPE_MARK, expiry__gt=NOW_MARK, user__is_active=True)
+        queryset = self.queryset(model._default_manager.db_manager(connection.alias))
         self.compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         field = model._meta.get_field
         self.binders = [  # (where in params, the field that prepares the value, which value)
-            (self._position(field("hash").get_db_prep_value(HASH_MARK, connection)), field("hash"), "digest"),
-            (self._position(SCOPE_MARK), field("scope"), "scope"),
-            (self._position(field("expiry").get_db_prep_value(NOW_MARK, connection)), field("expiry"), "now"),
+            (self._position(field(name).get_db_prep_value(mark, connection)), field(name), value)
+            for name, mark, value in self.MARKS
         ]
         klass_info = self.compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -55,7 +64,7 @@ class CompiledLookup:
             from psycopg.pq import Format  # (psycopg's client-side binding cursors read text only)
 
             self.result_format = Format.BINARY
-            self.prepared = PreparedQuery("cheershare_token_lookup", self.sql)
+            self.prepared = PreparedQuery(self.STATEMENT, self.sql)
 
     def _position(self, prepared) -> int:
         positions = [i for i, param in enumerate(self.params) if _plain(param) == _plain(prepared)]
@@ -63,9 +72,8 @@ class CompiledLookup:
             raise RuntimeError("the token lookup's parameters could not be located in its compiled SQL")
         return positions[0]
 
-    def run(self, connection, *, digest: bytes, scope: str, now: datetime):
+    def run(self, connection, **values):
         params = list(self.params)
-        values = {"digest": digest, "scope": scope, "now": now}
         for position, field, name in self.binders:
             params[position] = field.get_db_prep_value(values[name], connection)
         row = NOT_RUN if self.prepared is None else self.prepared.fetchone(connection, params)
@@ -85,13 +93,34 @@ class CompiledLookup:
         return token
 
 
-_compiled: "weakref.WeakKeyDictionary[object, CompiledLookup]" = weakref.WeakKeyDictionary()
+class RefreshLookup(CompiledLookup):
+    """A refresh token by hash, with its session and user, its row locked (tokens.refresh)."""
+
+    MARKS = (("hash", HASH_MARK, "digest"), ("scope", SCOPE_MARK, "scope"))
+    STATEMENT = "cheershare_refresh_lookup"
+
+    def queryset(self, manager):
+        queryset = manager.select_related("session", "user").filter(hash=HASH_MARK, scope=SCOPE_MARK)
+        return queryset.select_for_update(of=("self",))
+
+
+_compiled: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _run(kind: type[CompiledLookup], model, alias: str, **values):
+    connection = connections[alias]
+    lookups = _compiled.setdefault(connection, {})
+    if kind not in lookups:
+        lookups[kind] = kind(model, connection)
+    return lookups[kind].run(connection, **values)
 
 
 def find_live_token(model, alias: str, *, digest: bytes, scope: str, now: datetime):
     """The ``model`` row whose hash is ``digest``, of ``scope``, unexpired at ``now``, of an active user."""
-    connection = connections[alias]
-    lookup = _compiled.get(connection)
-    if lookup is None:
-        lookup = _compiled[connection] = CompiledLookup(model, connection)
-    return lookup.run(connection, digest=digest, scope=scope, now=now)
+    return _run(CompiledLookup, model, alias, digest=digest, scope=scope, now=now)
+
+
+def find_refresh_token(model, alias: str, *, digest: bytes, scope: str):
+    """The ``scope`` row whose hash is ``digest``, with its session and user, locked for this
+    transaction (on PostgreSQL; SQLite's transactions take the whole database)."""
+    return _run(RefreshLookup, model, alias, digest=digest, scope=scope)

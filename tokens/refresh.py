@@ -11,13 +11,13 @@ whole session ends, its access tokens with it.
 from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
-from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tokens import replay, signals
 from tokens.app_settings import app_settings
 from tokens.grants import Grant, new_pair, save_pair
+from tokens.lookup import find_refresh_token
 from tokens.models import REFRESH, Session, Token, hash_token, is_well_formed
 
 
@@ -35,6 +35,17 @@ class RefreshReused(RefreshError):
     """Spent before, longer ago than the reuse interval: the session was ended."""
 
     code = "refresh_reused"
+
+
+# Spend the token, and forget the answers of the session's tokens spent before the interval. Both
+# statements are written out (the ORM built this CASE update at several times the cost of running
+# it); values go through the backend's own adapters, as messaging.records.mark_verified does.
+SPEND = (
+    "UPDATE tokens SET spent_at = CASE WHEN id = %s THEN %s ELSE spent_at END,"
+    " sealed = CASE WHEN id = %s THEN %s ELSE NULL END"
+    " WHERE session_id = %s AND scope = %s AND (id = %s OR (sealed IS NOT NULL AND spent_at < %s))"
+)
+TOUCH_SESSION = "UPDATE sessions SET last_used_at = %s WHERE id = %s"
 
 
 def refresh(plaintext: str) -> Grant:
@@ -57,10 +68,10 @@ def refresh(plaintext: str) -> Grant:
 
 def live_refresh_token(digest: bytes, now: datetime, *, lock: bool = False) -> Token:
     """The refresh token (spent or not) with ``digest`` of a live session of an active user, with both."""
-    tokens = Token.objects.select_related("session", "user").filter(hash=digest, scope=REFRESH)
-    if lock:
-        tokens = tokens.select_for_update(of=("self",))
-    token = tokens.first()
+    if lock:  # the ORM's query, compiled once per connection (tokens.lookup)
+        token = find_refresh_token(Token, Token.objects.db, digest=digest, scope=REFRESH)
+    else:
+        token = Token.objects.select_related("session", "user").filter(hash=digest, scope=REFRESH).first()
     if token is None or token.session is None or not token.user.is_active or not token.session.is_live(now):
         raise RefreshInvalid()
     return token
@@ -72,13 +83,11 @@ def _rotate(token: Token, plaintext: str, now: datetime) -> Grant:
     rows, fields = new_pair(session, token.user, now)
     sealed = replay.seal(fields, plaintext, bytes(token.hash))
     stale = now - timedelta(seconds=app_settings.REFRESH_REUSE_INTERVAL)
-    spending = Token.objects.filter(session_id=session.pk, scope=REFRESH)
-    (spending.filter(pk=token.pk) | spending.filter(sealed__isnull=False, spent_at__lt=stale)).update(
-        spent_at=Case(When(pk=token.pk, then=Value(now)), default="spent_at"),
-        sealed=Case(When(pk=token.pk, then=Value(sealed)), default=Value(None)),
-    )
-    save_pair(rows)
-    Session.objects.filter(pk=session.pk).update(last_used_at=now)
+    at, before = connection.ops.adapt_datetimefield_value(now), connection.ops.adapt_datetimefield_value(stale)
+    with connection.cursor() as cursor:
+        cursor.execute(SPEND, [token.pk, at, token.pk, sealed, token.session_id, REFRESH, token.pk, before])
+        save_pair(rows)
+        cursor.execute(TOUCH_SESSION, [at, token.session_id])
     return Grant(session, token.user, fields)
 
 
