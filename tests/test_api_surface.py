@@ -25,6 +25,8 @@ ROUTES = {
     "/v1/me": {"get", "patch", "delete"},
     "/v1/me/phone": {"post"},
     "/v1/token/refresh": {"post"},
+    "/v1/token/introspect": {"post"},
+    "/.well-known/jwks.json": {"get"},
     "/v1/twilio/status": {"post"},
     "/v1/logout": {"post"},
     "/v1/logout-all": {"post"},

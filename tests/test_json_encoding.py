@@ -7,6 +7,7 @@ import uuid
 from collections import OrderedDict
 
 import pytest
+from django.conf import settings
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
@@ -58,7 +59,7 @@ def test_the_renderer_does_not_use_json(monkeypatch):
 def test_responses_are_rendered_by_it(api):
     response = api.get("/healthz")
     assert type(response.accepted_renderer) is FastJSONRenderer
-    assert response.content == b'{"status":"ok"}'
+    assert response.content == b'{"status":"ok","version":"%s"}' % settings.VERSION.encode()
 
 
 def test_log_lines_are_json_whatever_their_values(monkeypatch):

@@ -51,7 +51,7 @@ class IntrospectionView(PublicView):
                 "Introspection",
                 {
                     "active": serializers.BooleanField(),
-                    "token_type": serializers.ChoiceField(["access_token", "refresh_token"], required=False),
+                    "token_type": serializers.CharField(required=False, help_text="`access_token` or `refresh_token`"),
                     "sub": serializers.CharField(required=False),
                     "sid": serializers.IntegerField(required=False),
                     "scope": serializers.CharField(required=False),
