@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 RUN_LOG ?= run.log
 
-.PHONY: run serve test test-services test-defaults lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -51,6 +51,17 @@ test-services: $(VENV)/.installed
 test-defaults: $(VENV)/.installed
 	scripts/ensure-browser
 	TEST_STACK=defaults $(PY) -m pytest
+
+## test-latest: the suite on the make run defaults, in a venv of the newest releases requirements*.txt
+## allow (not the lock), so an upgrade that breaks what we reach into (docs/operations.md) shows at once
+test-latest:
+	rm -rf .venv-latest
+	python3 -m venv .venv-latest
+	.venv-latest/bin/pip install -q --upgrade pip
+	.venv-latest/bin/pip install -q --upgrade -r requirements-dev.txt
+	.venv-latest/bin/pip list --format=freeze | grep -iE '^(django|djangorestframework|psycopg|drf-spectacular|pyjwt|celery|granian)=='
+	scripts/ensure-browser
+	TEST_STACK=defaults .venv-latest/bin/python -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

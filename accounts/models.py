@@ -66,7 +66,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class AuditEvent(models.Model):
     """One line of a user's story for the admin: sign-ins, wrong codes, locks, revocations, number
     changes. Never a code or a token; numbers masked. Removed with the user (see audit.py).
-    Every token row inserted adds its ``signed_in`` row (a trigger: migration 0003)."""
+    Every session started adds its ``signed_in`` row (a trigger: migration 0004)."""
 
     # No database constraint: revocations announced while the user is being deleted still land,
     # and the user's post_delete receiver removes them all.
