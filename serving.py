@@ -43,6 +43,14 @@ class CompleteBodies:
         if body is None:  # the client left: nobody to answer
             return None
         if len(body) > limit:
+            # Read (and drop) what is still coming, within bounds, before answering: a proxy that
+            # streams the body to us (nginx, proxy_request_buffering off) turns a connection closed
+            # under it into a 502 instead of passing our 413 on.
+            try:
+                async with asyncio.timeout(getattr(settings, "BODY_READ_TIMEOUT", 10)):
+                    await _drain(receive, DRAIN_LIMIT)
+            except TimeoutError:
+                pass
             return await _refuse(send, 413, "Request body is too large.", "payload_too_large")
         headers = [(name, value) for name, value in scope["headers"] if name not in BODY_HEADERS]
         if body or _declared_length(scope) >= 0:
@@ -71,6 +79,17 @@ async def _read_body(receive, limit: int) -> bytes | None:
         size += len(chunk)
         if size > limit or not message.get("more_body"):
             return b"".join(chunks)[: limit + 1]
+
+
+DRAIN_LIMIT = 16 * 1024 * 1024  # bytes of an oversized body read and dropped before the 413
+
+
+async def _drain(receive, budget: int) -> None:
+    while budget > 0:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
+        budget -= len(message.get("body", b""))
 
 
 def _declared_length(scope) -> int:

@@ -59,6 +59,7 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
             Session.objects.filter(user=user).exclude(pk=token.session_id).end()
             Token.objects.filter(user=user, session__isnull=True).exclude(pk=token.pk).revoke()
             otp.record_verified(phone)
+            signals.phone_changed.send(sender=change_phone, user=user, old_phone=old_phone, new_phone=phone)
     except (IntegrityError, PhoneTaken):  # IntegrityError: another account took it meanwhile
         user.phone_number = old_phone
         raise PhoneTaken() from None
@@ -66,7 +67,6 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
         user.phone_number = old_phone
         verified.give_back()
         raise
-    signals.phone_changed.send(sender=change_phone, user=user, old_phone=old_phone, new_phone=phone)
     return user
 
 

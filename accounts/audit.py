@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from accounts import signals
 from accounts.app_settings import app_settings
 from accounts.models import AuditEvent, User
+from events import signals as event_signals
 from messaging import signals as messaging_signals
 from messaging.numbers import mask_phone
 from tokens import signals as token_signals
@@ -125,6 +126,11 @@ def refresh_reused(sender, session_id, user_id, **kwargs):
     """A spent refresh token came back after the reuse interval: taken as stolen, its session ended."""
     _log("refresh_reused", logging.WARNING, user_id=user_id, session_id=session_id)
     _record([user_id], "refresh_reused", f"session {session_id} ended")
+
+
+@receiver(event_signals.endpoint_disabled)
+def webhook_endpoint_disabled(sender, endpoint, failing_since, **kwargs):
+    _log("webhook_endpoint_disabled", logging.ERROR, endpoint=endpoint.url, failing_since=failing_since.isoformat())
 
 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)

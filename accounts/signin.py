@@ -27,11 +27,11 @@ def sign_in(*, phone: str, code: str, device_name: str, client_ip: str, name: st
             user, created = get_user_model().objects.record_sign_in(phone_number=phone, name=name or verified.name)
             if not user.is_active:
                 raise AccountDisabled()
+            if created:  # (inside: what listens may write in this transaction, as the events outbox does)
+                signals.user_created.send(sender=sign_in, user=user)
             grant = start_session(user=user, device_name=device_name)
             otp.record_verified(phone)
     except DatabaseError:  # nothing was committed: the code stays good for a retry (503)
         verified.give_back()
         raise
-    if created:
-        signals.user_created.send(sender=sign_in, user=user)
     return SignIn(user=user, created=created, grant=grant)

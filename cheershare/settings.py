@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.app_settings import AccountSettings
 from cheershare.conf import from_environment, parse_bool, parse_list
+from events.app_settings import EventSettings
 from messaging.app_settings import MessagingSettings
 from tokens.app_settings import TokenSettings
 
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "messaging",
     "accounts",
     "tokens",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -231,20 +233,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # late acks: a worker holds only the messages it is sending
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = (
-    {
-        "purge-expired-tokens": {
-            "task": "tokens.tasks.purge_expired_tokens",
-            "schedule": env_int("PURGE_EXPIRED_TOKENS_EVERY", 3600),
-        }
+CELERY_BEAT_SCHEDULE = {
+    # webhooks: events a broker outage kept from being queued, and every retry that is due
+    "events-sweep": {"task": "events.tasks.sweep", "schedule": env_int("EVENTS_SWEEP_SECONDS", 5)},
+}
+if env_bool("PURGE_EXPIRED_TOKENS_BEAT", False):
+    CELERY_BEAT_SCHEDULE["purge-expired-tokens"] = {
+        "task": "tokens.tasks.purge_expired_tokens",
+        "schedule": env_int("PURGE_EXPIRED_TOKENS_EVERY", 3600),
     }
-    if env_bool("PURGE_EXPIRED_TOKENS_BEAT", False)
-    else {}
-)
 
 # The apps' own knobs (OTP_*, SMS_*, TWILIO_*, TOKEN_*, ...): declared with their defaults in each
 # app's app_settings module; only the ones the environment sets are added here.
-globals().update(from_environment(os.environ, AccountSettings, MessagingSettings, TokenSettings))
+globals().update(from_environment(os.environ, AccountSettings, MessagingSettings, TokenSettings, EventSettings))
 
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 # Who may read /metrics: these networks (default loopback), or a scraper sending "Bearer <METRICS_TOKEN>".

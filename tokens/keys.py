@@ -10,13 +10,11 @@ and at once (at most once a second) when a token names a key it does not know.
 """
 
 import base64
-import hashlib
 import secrets
 import threading
 import time
 from datetime import timedelta
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
@@ -26,16 +24,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from jwt.algorithms import get_default_algorithms
 
+from cheershare.sealing import InvalidToken, box
 from tokens.app_settings import app_settings
 
 NEXT, CURRENT, PREVIOUS, RETIRED = "next", "current", "previous", "retired"
 CLOCK_LEEWAY = 30  # seconds a token's exp and iat may be off
 
 
-def _fernet() -> MultiFernet:
-    secrets_ = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    keys = [hashlib.sha256(b"cheershare.signing-key:" + s.encode()).digest() for s in secrets_]
-    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
+def _fernet():
+    return box("signing-key")
 
 
 def _private_key(algorithm: str):

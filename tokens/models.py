@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
@@ -199,14 +199,17 @@ class SessionQuerySet(models.QuerySet):
         """The one way sessions end (logout, /v1/sessions, theft, number change, disabling or deleting
         the user, the admin, purge): their tokens through the revocation path, then the rows.
         Returns how many ended."""
-        rows = list(self.values_list("pk", "user_id"))
-        if not rows:
-            return 0
-        ids = [pk for pk, _user_id in rows]
-        Token.objects.using(self.db).filter(session_id__in=ids).revoke()
-        self.model._base_manager.using(self.db).filter(pk__in=ids).delete()
-        user_ids = sorted({user_id for _pk, user_id in rows})
-        signals.sessions_ended.send(sender=self.model, session_ids=ids, user_ids=user_ids, using=self.db)
+        with transaction.atomic(using=self.db):
+            rows = list(self.values_list("pk", "user_id", "device_name"))
+            if not rows:
+                return 0
+            ids = [pk for pk, _user_id, _device in rows]
+            Token.objects.using(self.db).filter(session_id__in=ids).revoke()
+            self.model._base_manager.using(self.db).filter(pk__in=ids).delete()
+            user_ids = sorted({user_id for _pk, user_id, _device in rows})
+            signals.sessions_ended.send(
+                sender=self.model, session_ids=ids, user_ids=user_ids, ended=rows, using=self.db
+            )
         return len(ids)
 
     def delete(self) -> tuple[int, dict[str, int]]:

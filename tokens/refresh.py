@@ -62,7 +62,7 @@ def refresh(plaintext: str) -> Grant:
         if replayed is not None:
             return replayed
         Session.objects.filter(pk=token.session_id).end()
-    signals.refresh_reused.send(sender=Token, session_id=token.session_id, user_id=token.user_id)
+        signals.refresh_reused.send(sender=Token, session_id=token.session_id, user_id=token.user_id)
     raise RefreshReused()
 
 
