@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 RUN_LOG ?= run.log
 
-.PHONY: run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -87,6 +87,12 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	$(PY) bench/run.py --server gunicorn --seconds 1 --scale 0.001 --output $${TMPDIR:-/tmp}/cheershare-bench-smoke-gunicorn.md
 	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
 	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
+	$(PY) bench/webhooks.py --events 100 --output $${TMPDIR:-/tmp}/cheershare-webhooks-smoke.md
+
+## bench-webhooks: how fast one worker delivers events to a loopback receiver (bench/RESULTS-webhooks.md)
+bench-webhooks: $(VENV)/.installed
+	scripts/ensure-services
+	$(PY) bench/webhooks.py
 
 ## bench-signups: 1,000 sign-ups end to end (16 clients, granian, a real worker, loopback Twilio); nothing lost
 bench-signups: $(VENV)/.installed

@@ -5,7 +5,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -33,6 +33,49 @@ from cheershare.schema import error_responses
 from tokens.refresh import refresh
 from tokens.views import RefreshErrorsMixin
 
+PAIR_EXAMPLE = {
+    "token": "K3JQ7YB2XWXGQ5ZL5T4KQFZV3M",
+    "expiry": "2026-12-07T10:00:00Z",
+    "access_token": "K3JQ7YB2XWXGQ5ZL5T4KQFZV3M",
+    "token_type": "Bearer",
+    "expires_in": 172800,
+    "refresh_token": "7NQ2M5XJ4ZK3B6W2Y7PLR5TQHA",
+    "refresh_expiry": "2027-01-04T10:00:00Z",
+    "session_id": 12,
+}
+USER_EXAMPLE = {"id": 1, "name": "Asha", "phone_number": "+919876543210", "created_at": "2026-12-05T10:00:00Z"}
+SIGNUP_EXAMPLES = [
+    OpenApiExample("1. Request a code", value={"name": "Asha", "phone_number": "+919876543210"}, request_only=True),
+    OpenApiExample(
+        "2. Verify it",
+        value={"phone_number": "+919876543210", "otp": "123456", "device_name": "Pixel 8"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "1. Code sent",
+        value={
+            "success": True,
+            "message": "OTP sent successfully",
+            "expires_in": 300,
+            "resend_in": 60,
+            "channel": "sms",
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+    OpenApiExample(
+        "2. Signed in",
+        value={
+            "success": True,
+            "message": "User registered successfully",
+            "created": True,
+            "data": USER_EXAMPLE,
+            **PAIR_EXAMPLE,
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]
 CODE_REQUEST_CODES = {
     400: ["invalid", "parse_error", "captcha_invalid", "phone_undeliverable"],
     429: ["otp_cooldown", "throttled", "verify_locked"],
@@ -66,6 +109,7 @@ class SignupView(SignInErrorsMixin, APIView):
                 codes={**CODE_REQUEST_CODES, 401: ["otp_invalid", "otp_expired", "account_disabled"]},
             ),
         },
+        examples=SIGNUP_EXAMPLES,
         description="Without `otp`: send a code by SMS. With `otp`: verify it and receive a bearer token.",
     )
     def post(self, request):

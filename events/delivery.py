@@ -12,8 +12,10 @@ WEBHOOK_DISABLE_AFTER is disabled.
 import ipaddress
 import logging
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import orjson
@@ -23,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from cheershare.sealing import box
 from events import signals
 from events.app_settings import RETRY_DELAYS, app_settings
 from events.models import DELIVERED, FAILED, PENDING, Attempt, Delivery, Endpoint
@@ -53,6 +56,23 @@ def check_url(url: str) -> None:
             raise Refused(f"{parts.hostname} resolves to a non-public address")
 
 
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: connections to a receiver are kept open between deliveries."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+@lru_cache(maxsize=256)
+def _signer(sealed_secret: bytes) -> Webhook:
+    """The signer of an endpoint's secret, opened once per process (by its sealed bytes: a rotated
+    secret is another key)."""
+    return Webhook(box("webhook-secret").decrypt(sealed_secret).decode())
+
+
 def attempt(delivery: Delivery) -> bool:
     """Send ``delivery`` once and record the attempt; True when delivered."""
     event, endpoint = delivery.event, delivery.endpoint
@@ -61,7 +81,7 @@ def attempt(delivery: Delivery) -> bool:
     status, error = None, ""
     try:
         check_url(endpoint.url)
-        signature = Webhook(endpoint.secret).sign(event.webhook_id, started, body)
+        signature = _signer(bytes(endpoint.sealed_secret)).sign(event.webhook_id, started, body)
         headers = {
             "content-type": "application/json",
             "webhook-id": event.webhook_id,
@@ -69,7 +89,7 @@ def attempt(delivery: Delivery) -> bool:
             "webhook-signature": signature,
             "user-agent": "Cheershare-Webhooks/1",
         }
-        response = requests.post(
+        response = _session().post(
             endpoint.url, data=body, headers=headers, timeout=app_settings.WEBHOOK_TIMEOUT, allow_redirects=False
         )
         status = response.status_code

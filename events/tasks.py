@@ -4,7 +4,7 @@ sweep (Celery beat, every EVENTS_SWEEP_SECONDS) for what a broker outage kept fr
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from events.app_settings import app_settings
@@ -34,18 +34,17 @@ def dispatch(event_ids: list[int]) -> None:
     environment_endpoint()
     endpoints = list(Endpoint.objects.filter(enabled=True))
     now = timezone.now()
-    due = []
-    for event in Event.objects.filter(pk__in=event_ids, dispatched_at=None):
-        with transaction.atomic():
-            if not Event.objects.filter(pk=event.pk, dispatched_at=None).update(dispatched_at=now):
-                continue  # another worker (the sweep, say) took it
-            for endpoint in endpoints:
-                if endpoint.wants(event.type):
-                    try:
-                        with transaction.atomic():
-                            due.append(Delivery.objects.create(event=event, endpoint=endpoint, next_attempt_at=now).pk)
-                    except IntegrityError:
-                        pass
+    with transaction.atomic():
+        events = list(Event.objects.select_for_update(skip_locked=True).filter(pk__in=event_ids, dispatched_at=None))
+        Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=now)
+        rows = [
+            Delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.wants(event.type)
+        ]
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    due = Delivery.objects.filter(event__in=events, state=PENDING, attempts=0).values_list("pk", flat=True)
     for pk in due:
         deliver.delay(pk)
 

@@ -53,6 +53,11 @@ def test_schema_describes_every_route_errors_and_bearer_scheme(api):
     assert "requestBody" in signup
     assert {"bearerAuth": []} in schema["paths"]["/v1/me"]["get"]["security"]
     assert "401" in schema["paths"]["/v1/sessions/{id}"]["delete"]["responses"]
+    steps = signup["requestBody"]["content"]["application/json"]["examples"]
+    answers = signup["responses"]["200"]["content"]["application/json"]["examples"]
+    assert "otp" in steps["2.VerifyIt"]["value"] and "otp" not in steps["1.RequestACode"]["value"]
+    assert "refresh_token" in answers["2.SignedIn"]["value"] and "resend_in" in answers["1.CodeSent"]["value"]
+    assert schema["paths"]["/signup"]["post"]["deprecated"] is True
     refresh = schema["paths"]["/v1/token/refresh"]["post"]
     assert {"200", "400", "401", "429"} <= set(refresh["responses"]) and refresh["security"] == [
         {}

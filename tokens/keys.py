@@ -9,7 +9,6 @@ documents. Every process reloads the keys at most JWT_KEY_RELOAD_SECONDS (60) af
 and at once (at most once a second) when a token names a key it does not know.
 """
 
-import base64
 import secrets
 import threading
 import time
@@ -52,7 +51,7 @@ class SigningKeyManager(models.Manager):
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         jwk = get_default_algorithms()[algorithm].to_jwk(private.public_key(), as_dict=True)
-        kid = base64.urlsafe_b64encode(secrets.token_bytes(12)).decode("ascii")
+        kid = secrets.token_hex(8)  # hex: a kid is also a command-line argument, never "-..."
         with transaction.atomic():
             self.filter(state=NEXT).update(state=RETIRED, retired_at=timezone.now())
             return self.create(
