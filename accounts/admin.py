@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -63,7 +64,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("phone_number", "name")
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events")
+    readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events", "webhook_events")
     inlines = [SessionInline]
     actions = ["end_sessions", "unlock_numbers"]
     fieldsets = (
@@ -71,7 +72,7 @@ class UserAdmin(BaseUserAdmin):
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Dates"), {"fields": ("created_at", "last_login")}),
         (_("Recent messages to this number"), {"fields": ("recent_messages",)}),
-        (_("Recent events"), {"fields": ("recent_events",)}),
+        (_("Recent events"), {"fields": ("recent_events", "webhook_events")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
 
@@ -96,6 +97,11 @@ class UserAdmin(BaseUserAdmin):
     def recent_events(self, user: User) -> str:
         rows = [(_when(e.created_at), e.event, e.detail) for e in user.audit_events.all()[:RECENT_ROWS]]
         return _table("audit-events", [_("at"), _("event"), _("detail")], rows)
+
+    @admin.display(description=_("webhook events"))
+    def webhook_events(self, user: User) -> str:
+        url = reverse("admin:events_event_changelist") + f"?user={user.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Events sent about this user"))
 
     @admin.action(description=_("End every session of the selected users"))
     def end_sessions(self, request, queryset):

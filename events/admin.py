@@ -2,6 +2,7 @@
 its deliveries and attempts, filtered by type and state, with a resend action."""
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -50,10 +51,27 @@ class DeliveryStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class UserFilter(admin.SimpleListFilter):
+    """The events about one user (the user page links here): ``?user=<id>``."""
+
+    title = _("user")
+    parameter_name = "user"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, value)] if value and value.isdigit() else []
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            user_id = int(self.value())
+            return queryset.filter(Q(payload__data__id=user_id) | Q(payload__data__user__id=user_id))
+        return queryset
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ("type", "webhook_id", "created_at", "dispatched_at", "delivery_states")
-    list_filter = ("type", DeliveryStateFilter)
+    list_filter = ("type", DeliveryStateFilter, UserFilter)
     search_fields = ("webhook_id",)
     fields = ("type", "webhook_id", "created_at", "dispatched_at", "payload", "attempts")
     readonly_fields = fields

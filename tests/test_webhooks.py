@@ -273,3 +273,16 @@ def test_an_endpoint_added_in_the_admin_gets_a_secret_shown_once(client, setting
     assert endpoint.secret.encode() not in bytes(endpoint.sealed_secret)
     assert endpoint.secret not in client.get(f"/admin/events/endpoint/{endpoint.pk}/change/").content.decode()
     assert endpoint.wants("user.created") and not endpoint.wants("session.created")
+
+
+def test_the_user_page_links_the_events_about_the_user(client, receiver):
+    user = get_user_model().objects.create_user("+919876500001", "Ravi")
+    get_user_model().objects.create_user("+919876500002", "Meera")
+    client.force_login(
+        get_user_model().objects.create_superuser("+919000000001", "Admin", password="a-long-password-1")
+    )
+    page = client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    assert f"/admin/events/event/?user={user.pk}" in page
+    listing = client.get(f"/admin/events/event/?user={user.pk}").content.decode()
+    mine = Event.objects.get(payload__data__id=user.pk)
+    assert mine.webhook_id in listing and Event.objects.exclude(pk=mine.pk).first().webhook_id not in listing
