@@ -88,11 +88,13 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	$(PY) bench/country_page.py --messages 2000 --repeats 1 --output $${TMPDIR:-/tmp}/cheershare-country-smoke.md
 	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
 	$(PY) bench/webhooks.py --events 100 --output $${TMPDIR:-/tmp}/cheershare-webhooks-smoke.md
+	$(PY) bench/webhooks.py --drill --drill-seconds 12 --down 3 --cut 3 --output $${TMPDIR:-/tmp}/cheershare-webhooks-drill-smoke.md
 
 ## bench-webhooks: how fast one worker delivers events to a loopback receiver (bench/RESULTS-webhooks.md)
 bench-webhooks: $(VENV)/.installed
 	scripts/ensure-services
 	$(PY) bench/webhooks.py
+	$(PY) bench/webhooks.py --drill
 
 ## bench-signups: 1,000 sign-ups end to end (16 clients, granian, a real worker, loopback Twilio); nothing lost
 bench-signups: $(VENV)/.installed

@@ -1,11 +1,18 @@
 #!/usr/bin/env python
-"""`make bench-webhooks`: how fast one Celery worker delivers events to a loopback receiver.
+"""`make bench-webhooks`: how fast one Celery worker delivers events to a loopback receiver, and
+what a receiver outage and a broker cut cost (nothing, if the outbox works).
 
-``--events`` (default 2,000) events are written in one transaction (as a burst of sign-ups would
-write them), then one worker (one process, a pool of ``--threads`` threads) on a Redis broker
+Rate: ``--events`` (default 2,000) events are written in one transaction (as a burst of sign-ups
+would write them), then one worker (one process, a pool of ``--threads`` threads) on a Redis broker
 delivers them, signed, to a receiver in this process that checks every signature with the
 standardwebhooks library. Reports events per second from the commit to the last one received, and
-that none was lost, sent twice or badly signed. Writes bench/RESULTS-webhooks.md.
+that none was lost, sent twice or badly signed.
+
+Drill (``--drill``): events are written in small transactions for ``--drill-seconds`` while the
+receiver answers 503 for ``--down`` seconds and the broker (a Redis of the drill's own, no
+persistence) is stopped for ``--cut`` seconds and started again empty; beat runs the sweep every
+second. Every event must arrive, and none twice after it was once accepted. Writes
+bench/RESULTS-webhooks.md (the rate) or bench/RESULTS-webhooks-drill.md.
 """
 
 import argparse
@@ -24,11 +31,23 @@ sys.path.insert(0, str(ROOT))
 from standardwebhooks import Webhook  # noqa: E402
 
 from tests.cleanup import forget_prefix, forget_queue  # noqa: E402
-from tests.live import BIN, Process, base_env, wait_until  # noqa: E402
+from tests.live import BIN, Process, RedisServer, base_env, wait_until  # noqa: E402
 
 DATABASE = f"cheershare_webhooks_{os.getpid()}"
 QUEUE = f"webhooks-{os.getpid()}"
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a benchmark's own, not a secret
+WRITE_FOR = """
+import time
+from django.db import transaction
+from events.outbox import record
+start, i = time.monotonic(), 0
+while time.monotonic() - start < %d:
+    with transaction.atomic():
+        record("user.created", [{"id": i + k, "phone_number": f"+9183{i + k:08d}", "name": "Drill"} for k in range(5)])
+    i += 5
+    time.sleep(0.2)
+print("WROTE", i)
+"""
 WRITE = """
 from django.db import transaction
 from events.outbox import record
@@ -40,6 +59,8 @@ with transaction.atomic():
 class Receiver:
     def __init__(self):
         self.seen, self.bad, self.last = Counter(), 0, 0.0
+        self.accepted, self.again = set(), 0  # ids answered 2xx; receipts of an id already accepted
+        self.down_until = 0.0
         self.lock = threading.Lock()
         receiver, webhook = self, Webhook(SECRET)
 
@@ -53,11 +74,16 @@ class Receiver:
                     ok = True
                 except Exception:
                     ok = False
+                down = time.monotonic() < receiver.down_until
                 with receiver.lock:
-                    receiver.seen[self.headers["webhook-id"]] += 1
+                    event_id = self.headers["webhook-id"]
+                    receiver.seen[event_id] += 1
                     receiver.bad += not ok
                     receiver.last = time.perf_counter()
-                self.send_response(204)
+                    receiver.again += event_id in receiver.accepted
+                    if not down:
+                        receiver.accepted.add(event_id)
+                self.send_response(503 if down else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -73,8 +99,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS-webhooks.md"))
+    parser.add_argument("--output", default="")
+    parser.add_argument("--drill", action="store_true")
+    parser.add_argument("--drill-seconds", type=int, default=90)
+    parser.add_argument("--down", type=int, default=60)
+    parser.add_argument("--cut", type=int, default=15)
     args = parser.parse_args()
+    if args.drill:
+        return drill(args)
     subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
     receiver = Receiver()
     env = base_env(
@@ -129,8 +161,84 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    Path(args.output).write_text(text)
+    Path(args.output or ROOT / "bench" / "RESULTS-webhooks.md").write_text(text)
     if len(receiver.seen) != args.events or twice or receiver.bad:
+        sys.exit(1)
+
+
+def drill(args) -> None:
+    subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
+    receiver, broker = Receiver(), RedisServer().start()
+    env = base_env(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        REDIS_URL="redis://127.0.0.1:6379/9",
+        CACHE_KEY_PREFIX=f"webhooks-{os.getpid()}",
+        CELERY_BROKER_URL=broker.url,
+        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
+        SECRET_KEY="webhooks-bench-secret-key-with-more-than-32-characters",
+        DEBUG="0",
+        SMS_BACKEND="locmem",
+        WEBHOOK_URL=receiver.url,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_ALLOW_PRIVATE="1",
+        EVENTS_SWEEP_SECONDS="1",
+        LOG_LEVEL="WARNING",
+    )
+    manage, celery = [str(BIN / "python"), "manage.py"], [str(BIN / "celery"), "-A", "cheershare"]
+    processes, schedule = [], Path(f"/tmp/cheershare-drill-beat-{os.getpid()}")
+    try:
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        worker = [*celery, "worker", "--pool=threads", f"--concurrency={args.threads}", "-Q", QUEUE]
+        processes.append(Process([*worker, "--without-gossip", "--without-mingle"], env, quiet=True))
+        processes.append(Process([*celery, "beat", "-s", str(schedule)], env, quiet=True))
+        time.sleep(3)
+        receiver.down_until = time.monotonic() + args.down
+        writer = subprocess.Popen(
+            [*manage, "shell", "-c", WRITE_FOR % args.drill_seconds],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(min(5, args.drill_seconds / 3))
+        broker.stop()  # cut: the broker gone, and what it held with it
+        time.sleep(args.cut)
+        broker.start()
+        out, _ = writer.communicate(timeout=args.drill_seconds + 60)
+        written = int(out.split("WROTE")[-1])
+        settle = time.monotonic()
+        wait_until(lambda: len(receiver.accepted) >= written, timeout=args.down + 400, what="every event accepted")
+        settled = time.monotonic() - settle
+        time.sleep(2)
+    finally:
+        for process in processes:
+            process.stop()
+        broker.stop()
+        receiver.server.shutdown()
+        schedule.unlink(missing_ok=True)
+        subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
+        forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
+    lines = [
+        "# Webhooks through a receiver outage and a broker cut",
+        "",
+        f"Events written in transactions of 5 every 0.2 s for {args.drill_seconds} s; the receiver answered 503",
+        f"for the first {args.down} s; the broker (its own Redis, no persistence) was stopped for {args.cut} s",
+        "and started again empty; one worker and beat (the sweep every second).",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| events written | {written} |",
+        f"| accepted by the receiver (2xx) | {len(receiver.accepted)} |",
+        f"| requests in all (503s included) | {sum(receiver.seen.values())} |",
+        f"| sent again after being accepted | {receiver.again} |",
+        f"| bad signatures | {receiver.bad} |",
+        f"| from the writer's end to the last event accepted | {settled:.0f} s |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    Path(args.output or ROOT / "bench" / "RESULTS-webhooks-drill.md").write_text(text)
+    if len(receiver.accepted) != written or receiver.again or receiver.bad:
         sys.exit(1)
 
 

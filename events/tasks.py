@@ -51,11 +51,21 @@ def dispatch(event_ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def deliver(delivery_id: int) -> None:
-    """One attempt of a delivery that is due (a retry is scheduled by the sweep, not by countdown)."""
-    delivery = Delivery.objects.select_related("event", "endpoint").filter(pk=delivery_id, state=PENDING).first()
-    if delivery is None or delivery.next_attempt_at is None or delivery.next_attempt_at > timezone.now():
+    """One attempt of a delivery that is due (a retry is scheduled by the sweep, not by countdown).
+
+    The attempt is claimed first (its due time moved past the attempt's longest run), so the queued
+    task and the sweep never send the same delivery at once; a worker that dies mid-attempt leaves it
+    due again once the claim lapses."""
+    now = timezone.now()
+    claim = now + timedelta(seconds=2 * app_settings.WEBHOOK_TIMEOUT + 5)
+    # (conditions on the row itself, no join: PostgreSQL checks them again on the row a concurrent
+    # claim just updated; through a join's subquery it would not, and both would send)
+    due = Delivery.objects.filter(pk=delivery_id, state=PENDING, next_attempt_at__lte=now)
+    if not due.update(next_attempt_at=claim):
         return
-    if not delivery.endpoint.enabled:
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    if not delivery.endpoint.enabled:  # disabled meanwhile: due again if it is enabled again
+        Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=now)
         return
     attempt(delivery)
 

@@ -2,6 +2,7 @@
 verified here by its own library), retried on its schedule, refused for inside addresses."""
 
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,13 +31,14 @@ class Receiver:
     """A loopback webhook receiver: keeps each request; answers ``status`` (settable)."""
 
     def __init__(self):
-        self.requests, self.status = [], 204
+        self.requests, self.status, self.delay = [], 204, 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
+                time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 if receiver.status in (301, 302):
                     self.send_header("Location", "http://127.0.0.1:1/elsewhere")
@@ -286,3 +288,19 @@ def test_the_user_page_links_the_events_about_the_user(client, receiver):
     listing = client.get(f"/admin/events/event/?user={user.pk}").content.decode()
     mine = Event.objects.get(payload__data__id=user.pk)
     assert mine.webhook_id in listing and Event.objects.exclude(pk=mine.pk).first().webhook_id not in listing
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_and_the_queued_task_never_send_one_delivery_at_once(receiver):
+    from tests.helpers import run_concurrently
+
+    receiver.delay = 0.5
+    get_user_model().objects.create_user("+919876500001", "Ravi")
+    with freeze_time(timezone.now() + timedelta(seconds=tasks.SWEEP_AFTER + 1)):
+        tasks.dispatch(list(Event.objects.values_list("pk", flat=True)))  # no commit callback ran: by hand
+    receiver.requests.clear()
+    Delivery.objects.update(state="pending", attempts=0, next_attempt_at=timezone.now())
+    pk = Delivery.objects.get().pk
+    run_concurrently(4, lambda: tasks.deliver(pk))
+    assert len(receiver.requests) == 1 and Delivery.objects.get().state == DELIVERED
