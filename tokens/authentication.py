@@ -15,7 +15,7 @@ from rest_framework import HTTP_HEADER_ENCODING, exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from tokens import jwts
-from tokens.models import AUTHENTICATION, Session, Token
+from tokens.models import Token
 
 INVALID = _("Invalid or expired token.")
 
@@ -45,14 +45,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         return token.user, token
 
     def _signed(self, key: str) -> Token | None:
-        claims = jwts.verify(key)
-        if claims is None or claims["scope"] != AUTHENTICATION:
+        found = jwts.live_claims(key)
+        if found is None:
             return None
-        if not (isinstance(claims["sub"], str) and claims["sub"].isdigit() and type(claims["sid"]) is int):
-            return None
-        session = Session.objects.resolve(claims["sid"], user_id=int(claims["sub"]))
-        if session is None:
-            return None
+        claims, session = found
         return Token(
             user=session.user,
             session=session,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tokens import jwts
 from tokens.app_settings import app_settings
-from tokens.models import AUTHENTICATION, REFRESH, Session, Token, hash_token, is_well_formed
+from tokens.models import AUTHENTICATION, REFRESH, Token, hash_token, is_well_formed
 
 INACTIVE = {"active": False}
 
@@ -44,12 +44,10 @@ def introspect(token: str) -> dict:
 
 
 def _signed(token: str) -> dict:
-    claims = jwts.verify(token)
-    if claims is None or not isinstance(claims["sub"], str) or not claims["sub"].isdigit():
+    found = jwts.live_claims(token)
+    if found is None:
         return INACTIVE
-    session = Session.objects.resolve(claims["sid"], user_id=int(claims["sub"])) if type(claims["sid"]) is int else None
-    if session is None:
-        return INACTIVE
+    claims, _session = found
     return {
         "active": True,
         "token_type": "access_token",

@@ -3,8 +3,9 @@ signed and checked by PyJWT with the keys of tokens.keys.
 
 A token is accepted here only if its header names a published key and that key's own algorithm (so
 ``none``, HS256 made with a public key, or a key of another algorithm never pass), its signature,
-``iss``, ``aud``, ``exp`` and ``iat`` hold (CLOCK_LEEWAY), and its claims are all there; whether its
-session is still live is the authentication class's to ask.
+``iss``, ``aud``, ``exp`` and ``iat`` hold (CLOCK_LEEWAY), and its claims are all there
+(``verify``); and only while its session is live (``live_claims``, which the authentication class
+and introspection both ask).
 """
 
 import secrets
@@ -14,6 +15,7 @@ import jwt
 
 from tokens.app_settings import app_settings
 from tokens.keys import CLOCK_LEEWAY, keyring
+from tokens.models import AUTHENTICATION, Session
 
 TYPE = "at+jwt"
 REQUIRED = ["iss", "aud", "sub", "sid", "scope", "iat", "exp", "jti"]
@@ -57,3 +59,15 @@ def verify(credential: str) -> dict | None:
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+
+
+def live_claims(credential: str) -> tuple[dict, Session] | None:
+    """The claims of ``credential`` and its session (with its user), if it is one of our access
+    tokens and its session is live: strict, one indexed query; cached, remembered until revoked."""
+    claims = verify(credential)
+    if claims is None or claims["scope"] != AUTHENTICATION:
+        return None
+    if not (isinstance(claims["sub"], str) and claims["sub"].isdigit() and type(claims["sid"]) is int):
+        return None
+    session = Session.objects.resolve(claims["sid"], user_id=int(claims["sub"]))
+    return None if session is None else (claims, session)
