@@ -46,6 +46,22 @@ def is_well_formed(plaintext: str) -> bool:
     return len(plaintext) == TOKEN_LENGTH and TOKEN_ALPHABET.issuperset(plaintext)
 
 
+def remembered(key: bytes, find, fits):
+    """``find()``: in strict mode every time; in cached mode (TOKEN_CACHE_SECONDS > 0) the answer
+    remembered under ``key`` while it ``fits`` the request, until it ages out or any process revokes
+    it (a lookup that raced a revocation is not remembered)."""
+    if not revocation.enabled():
+        return find()
+    revocation.ensure_listener()
+    found = memo.get(key)
+    if found is None or not fits(found):
+        generation = memo.generation
+        found = find()
+        if found is not None:
+            memo.put(key, found, generation)
+    return found
+
+
 def memo_key(session_id: int) -> bytes:
     """A session's key in the per-process memo (beside token hashes: 32 bytes, never this)."""
     return b"sid:%d" % session_id
@@ -119,16 +135,7 @@ class TokenManager(models.Manager.from_queryset(TokenQuerySet)):
         if not is_well_formed(plaintext):
             return None
         digest = hash_token(plaintext)
-        if not revocation.enabled():
-            return self._find(digest, scope)
-        revocation.ensure_listener()
-        token = memo.get(digest)
-        if token is None or token.scope != scope:
-            generation = memo.generation
-            token = self._find(digest, scope)
-            if token is not None:
-                memo.put(digest, token, generation)
-        return token
+        return remembered(digest, lambda: self._find(digest, scope), lambda token: token.scope == scope)
 
     def _find(self, digest: bytes, scope: str) -> "Token | None":
         return find_live_token(self.model, self.db, digest=digest, scope=scope, now=timezone.now())
@@ -222,17 +229,8 @@ class SessionManager(models.Manager.from_queryset(SessionQuerySet)):
     def resolve(self, session_id: int, *, user_id: int) -> "Session | None":
         """The live session ``session_id`` of the active user ``user_id``, with its user, or None (a
         JWT's check: strict, one indexed query; cached, remembered as tokens are, until revoked)."""
-        if not revocation.enabled():
-            return self._find(session_id, user_id)
-        revocation.ensure_listener()
-        key = memo_key(session_id)
-        session = memo.get(key)
-        if session is None or session.user_id != user_id:
-            generation = memo.generation
-            session = self._find(session_id, user_id)
-            if session is not None:
-                memo.put(key, session, generation)
-        return session
+        find = lambda: self._find(session_id, user_id)  # noqa: E731
+        return remembered(memo_key(session_id), find, lambda session: session.user_id == user_id)
 
     def _find(self, session_id: int, user_id: int) -> "Session | None":
         found = self.select_related("user").filter(pk=session_id, user_id=user_id, user__is_active=True).first()
