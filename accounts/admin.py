@@ -12,12 +12,13 @@ from accounts import otp
 from accounts.models import User
 from messaging import twilio_errors
 from messaging.models import Message
+from tokens.admin import SessionColumns
 from tokens.models import Session, Token
 
 RECENT_ROWS = 20
 
 
-class SessionInline(admin.TabularInline):
+class SessionInline(SessionColumns, admin.TabularInline):
     """The user's sessions; deleting one ends it (through the one revocation path)."""
 
     model = Session
@@ -34,14 +35,6 @@ class SessionInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    @admin.display(description=_("ends if unused"))
-    def expiry(self, session: Session):
-        return session.expiry
-
-    @admin.display(boolean=True, description=_("live"))
-    def live(self, session: Session) -> bool:
-        return session.is_live()
 
 
 class UserCreationForm(AdminUserCreationForm):

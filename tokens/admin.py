@@ -9,18 +9,31 @@ from tokens.models import Session, Token
 
 
 class LiveFilter(admin.SimpleListFilter):
+    """Live or not: each choice is the queryset method of that name (tokens: ``expired``)."""
+
     title = _("state")
     parameter_name = "state"
+    not_live = ("expired", _("expired"))
 
     def lookups(self, request, model_admin):
-        return [("live", _("live")), ("expired", _("expired"))]
+        return [("live", _("live")), self.not_live]
 
     def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.live()
-        if self.value() == "expired":
-            return queryset.expired()
+        if self.value() in ("live", self.not_live[0]):
+            return getattr(queryset, self.value())()
         return queryset
+
+
+class SessionColumns:
+    """The columns a session shows beside its fields, wherever it is listed (here, the user page)."""
+
+    @admin.display(description=_("ends if unused"))
+    def expiry(self, session: Session):
+        return session.expiry
+
+    @admin.display(description=_("live"), boolean=True)
+    def live(self, session: Session) -> bool:
+        return session.is_live()
 
 
 @admin.register(Token)
@@ -79,23 +92,12 @@ class TokenAdmin(admin.ModelAdmin):
         return False
 
 
-class SessionLiveFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("live", _("live")), ("ended", _("ended"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.live()
-        if self.value() == "ended":
-            return queryset.ended()
-        return queryset
+class SessionLiveFilter(LiveFilter):
+    not_live = ("ended", _("ended"))
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(SessionColumns, admin.ModelAdmin):
     list_display = ("id", "user", "device_name", "created_at", "last_used_at", "expiry", "live")
     list_filter = (SessionLiveFilter,)
     list_select_related = ("user",)
@@ -104,14 +106,6 @@ class SessionAdmin(admin.ModelAdmin):
     readonly_fields = fields
     ordering = ("-created_at",)
     actions = ["end_selected"]
-
-    @admin.display(description=_("ends if unused"))
-    def expiry(self, session: Session):
-        return session.expiry
-
-    @admin.display(description=_("live"), boolean=True)
-    def live(self, session: Session) -> bool:
-        return session.is_live()
 
     @admin.action(description=_("End selected sessions"))
     def end_selected(self, request, queryset):
