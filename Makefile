@@ -38,12 +38,12 @@ serve: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	PATH=$(VENV)/bin:$$PATH scripts/serve --host $(firstword $(subst :, ,$(ADDR))) --port $(lastword $(subst :, ,$(ADDR)))
 
-## test: the whole suite on both stacks: the local PostgreSQL and Redis (started if down), then
+## test: the whole suite on both stacks: the local PostgreSQL, Redis and RabbitMQ (started if down), then
 ## the `make run` defaults (SQLite, in-process cache, eager Celery, console SMS)
 test: test-services test-defaults
 
 test-services: $(VENV)/.installed
-	scripts/ensure-services
+	NEEDS_RABBITMQ=1 scripts/ensure-services
 	scripts/ensure-browser
 	scripts/ensure-nginx
 	TEST_STACK=services $(PY) -m pytest
@@ -123,16 +123,19 @@ bench-scale: $(VENV)/.installed
 	$(PIP) install -q -r bench/requirements.txt
 	$(PY) bench/scale.py
 
-## drills: faults under load (Redis, PostgreSQL, the Celery worker, a server worker; slow clients),
-## what clients saw and what was lost, the invariants after each (writes bench/RESULTS-drills.md)
+## drills: faults under load (Redis stopped and stalled, PostgreSQL stopped and its connections all
+## taken, a 2-minute Twilio outage, the Celery worker and a server worker killed; slow clients; RabbitMQ
+## cut and stalled; one Redis with cache and broker crashed; a Sentinel failover), what clients saw and
+## what was lost, the invariants after each (writes bench/RESULTS-drills.md; --only picks some)
 drills: $(VENV)/.installed
-	scripts/ensure-services
+	NEEDS_RABBITMQ=1 scripts/ensure-services
 	scripts/ensure-nginx
 	$(PY) bench/drills.py
 
-## drills-smoke: the same drills with 3 s outages and 15 s of slow clients (CI); writes nothing in the tree
+## drills-smoke: the same drills with 3 s outages (10 s for Twilio) and 15 s of slow clients (CI);
+## writes nothing in the tree
 drills-smoke: $(VENV)/.installed
-	scripts/ensure-services
+	NEEDS_RABBITMQ=1 scripts/ensure-services
 	scripts/ensure-nginx
 	$(PY) bench/drills.py --short --output $${TMPDIR:-/tmp}/cheershare-drills-smoke.md
 

@@ -27,6 +27,8 @@ from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cheershare.breaker import Breaker
+
 
 class Limit(NamedTuple):
     """At most ``maximum`` counts under ``key`` per ``window`` seconds (``maximum`` <= 0: no limit).
@@ -184,24 +186,19 @@ def delete_prefixed(prefix: str) -> None:
 
 def run_script(client, text: str, keys: list, args: list):
     """Run a script (EVALSHA; its text is sent only if Redis lacks it), through the breaker: after
-    Redis timed out (a stalled server; a refused connection costs nothing to find out), every call
-    fails at once for BREAKER_SECONDS instead of each waiting out the socket timeout, so a stall costs
-    a server worker one timeout per window, not one per sign-in request, and the routes that need no
-    Redis keep their rate."""
-    global _open_until
-    if time.monotonic() < _open_until:
+    Redis timed out, every call fails at once for a few seconds (cheershare.breaker)."""
+    if breaker.open:
         raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
     if text not in _scripts:
         _scripts[text] = client.register_script(text)
     try:
         return _scripts[text](keys=keys, args=args, client=client)
     except RedisTimeoutError:
-        _open_until = time.monotonic() + BREAKER_SECONDS
+        breaker.trip()
         raise
 
 
-BREAKER_SECONDS = 5
-_open_until = 0.0  # per process: until when Redis is not asked
+breaker = Breaker(5)
 
 
 def redis_client():

@@ -38,10 +38,11 @@ GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "supp
 
 def admit_code_request(
     phone: str, region: str, client_ip: str, *, test_number: bool, writes: list[Write], account: int | None = None
-) -> None:
+) -> list[Limit]:
     """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
     all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
-    ``account``: the user whose number change this code is for (PHONE_CHANGE_MAX_PER_DAY).
+    Returns the limits it counted, for ``give_back``. ``account``: the user whose number change this
+    code is for (PHONE_CHANGE_MAX_PER_DAY).
 
     Test numbers skip the gates and the send limits, not the failure budget."""
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
@@ -67,6 +68,17 @@ def admit_code_request(
         refusal = admit(limits, writes)
     if refusal is not None:
         refuse(refusal, phone)
+    return [limit for limit in limits if limit.counts and limit.maximum > 0]
+
+
+def give_back(counted: list[Limit]) -> None:
+    """Undo a code request's counts (``admit_code_request``'s answer) when it sent nothing: a code the
+    broker did not take must not spend the number's or the address's send caps, nor start a cooldown."""
+    for limit in counted:
+        if limit.cooldown:
+            counters.reset(limit)
+        else:
+            counters.uncount(limit)
 
 
 def admit_refresh(client_ip: str) -> None:

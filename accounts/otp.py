@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts import code_store, limits, metrics, signals
@@ -52,14 +51,18 @@ def request_code(
     writes, expires_at = code_store.pending_writes(subject, code, name, keep_attempts=fixed is not None)
     region = region_of(phone)
     account = changing_for.pk if changing_for is not None else None
-    limits.admit_code_request(phone, region, client_ip, test_number=fixed is not None, writes=writes, account=account)
+    if fixed is None and sending.breaker.open:  # the broker failed a moment ago: count nothing
+        raise SMSUnavailable()
+    counted = limits.admit_code_request(
+        phone, region, client_ip, test_number=fixed is not None, writes=writes, account=account
+    )
     issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel)
     if fixed is None:
         try:
             sending.queue_code(phone, code, language, expires_at, channel)
         except sending.NotQueued:
             code_store.discard(subject)
-            cache.delete(limits.cooldown_key(phone, network))
+            limits.give_back(counted)
             raise SMSUnavailable() from None
         metrics.CODES_SENT.labels(region).inc()
     else:

@@ -38,6 +38,7 @@ class Signin:
     asked_at: float
     code: str | None = None
     token: str | None = None
+    retried: bool = False  # its verify answered 503 and was sent again
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Load:
             thread.join()
 
     def _call(self, kind: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple:
-        started = time.monotonic()
+        """One request, counted under the phase it was sent in."""
+        started, phase = time.monotonic(), self.phase
         try:
             status, answer, _ = request(self.url + path, body, headers=headers, timeout=CLIENT_TIMEOUT)
             label = str(status) if status == 200 else f"{status} {answer.get('code', '')}".strip()
@@ -78,8 +80,8 @@ class Load:
             label = "timeout" if "timed out" in str(error) else "connection error"
         seconds = time.monotonic() - started
         self.slowest = max(self.slowest, seconds)
-        self.outcomes.append(Outcome(time.monotonic(), kind, label, self.phase, seconds))
-        self.by_phase[self.phase][f"{kind} {label}"] += 1
+        self.outcomes.append(Outcome(time.monotonic(), kind, label, phase, seconds))
+        self.by_phase[phase][f"{kind} {label}"] += 1
         return status, answer
 
     def _read_loop(self) -> None:
@@ -98,9 +100,18 @@ class Load:
             signin.code = self._wait_for_code(signin.phone)
             if signin.code is None:
                 continue
-            status, answer = self._call("verify", "/v1/signup", {"phone_number": signin.phone, "otp": signin.code})
+            status, answer = self._verify(signin)
             if status == 200:
                 signin.token = answer["token"]
+
+    def _verify(self, signin: Signin) -> tuple:
+        """Verify the code, again while the server answers 503 (a failed verify leaves the code usable)."""
+        while True:
+            status, answer = self._call("verify", "/v1/signup", {"phone_number": signin.phone, "otp": signin.code})
+            if status != 503 or self._stop.is_set():
+                return status, answer
+            signin.retried = True
+            time.sleep(0.1)
 
     def _wait_for_code(self, phone: str, timeout: float = 60) -> str | None:
         deadline = time.monotonic() + timeout

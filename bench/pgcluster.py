@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import tempfile
 
+import psycopg
+
 from tests.live import free_port, wait_until
 
 
@@ -20,7 +22,8 @@ def _bin(name: str) -> str:
 
 
 class ThrowawayPostgres:
-    def __init__(self):
+    def __init__(self, max_connections: int = 100):
+        self.max_connections = max_connections
         self.port = free_port()
         self.directory = tempfile.mkdtemp(prefix="cheershare-drill-pg-")
         self.data = os.path.join(self.directory, "data")
@@ -38,6 +41,7 @@ class ThrowawayPostgres:
 
     def start(self) -> "ThrowawayPostgres":
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off"
+        options += f" -c max_connections={self.max_connections}"
         self._run(_bin("pg_ctl"), "-D", self.data, "-o", options, "-l", os.path.join(self.directory, "log"), "start")
         wait_until(self.ready, what="the throwaway PostgreSQL")
         return self
@@ -54,6 +58,15 @@ class ThrowawayPostgres:
             ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-At", "-c", sql],
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
+
+    def take_every_connection(self) -> list:
+        """Open connections until PostgreSQL refuses one ("too many clients"); the caller closes them."""
+        taken = []
+        while True:
+            try:
+                taken.append(psycopg.connect(self.url, connect_timeout=2))
+            except psycopg.OperationalError:
+                return taken
 
     def destroy(self) -> None:
         if self.ready():

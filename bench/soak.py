@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import wrk  # noqa: E402
-from bench.drills import Stack  # noqa: E402
+from bench.drill_stack import Stack  # noqa: E402
 from tests.helpers import log_lines  # noqa: E402
 from tests.live import children  # noqa: E402
 

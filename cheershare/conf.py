@@ -11,6 +11,7 @@ Remembering matters: a code request reads 16 knobs, and reading an unset one thr
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -23,6 +24,22 @@ def parse_bool(raw: str) -> bool:
 
 def parse_list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_host_port(raw: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` too) as a (host, port) pair."""
+    host, separator, port = raw.rpartition(":")
+    if not separator or not host or not port.isdigit():
+        raise ImproperlyConfigured(f"{raw!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def sentinel_location(url: str, master: str) -> str:
+    """``url`` with its host replaced by the primary's name (django-redis' Sentinel form); the
+    password and database number are kept."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{master}" if credentials else master))
 
 
 def parse_upper_list(raw: str) -> list[str]:

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.app_settings import AccountSettings
-from cheershare.conf import from_environment, parse_bool, parse_list
+from cheershare.conf import from_environment, parse_bool, parse_host_port, parse_list, sentinel_location
 from events.app_settings import EventSettings
 from messaging.app_settings import MessagingSettings
 from tokens.app_settings import TokenSettings
@@ -136,6 +136,14 @@ AXES_VERBOSE = False
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "cheershare")
+# Redis Sentinel: the cache (and a sentinel:// broker) follow the primary the sentinels name. REDIS_URL
+# then gives only the database number and password; its host is the primary's name, as django-redis
+# reads it. Every new connection asks the sentinels where the primary is, so a failover costs the
+# requests that were on the old one.
+REDIS_SENTINELS = [parse_host_port(item) for item in env_list("REDIS_SENTINELS")]
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS:
+    REDIS_URL = sentinel_location(REDIS_URL or "redis:///0", REDIS_SENTINEL_MASTER)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -151,6 +159,10 @@ if REDIS_URL:
             },
         }
     }
+    if REDIS_SENTINELS:  # reads and writes both go to the primary: a replica's counts may lag
+        CACHES["default"]["OPTIONS"].update(
+            CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory", SENTINELS=REDIS_SENTINELS
+        )
 else:
     CACHES = {
         "default": {
@@ -214,7 +226,9 @@ CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# Seconds a connection to the broker, or a publish and its confirm, may take (a code request waits for
+# it); after a failure, each server process answers code requests 503 for 5 s without asking.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("BROKER_TIMEOUT", 0.5)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
@@ -230,6 +244,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 5,
     "unacked_restore_throttle": 1,
 }
+if CELERY_BROKER_URL.startswith("sentinel://"):  # sentinel://host:port/db;sentinel://...: the primary by name
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # late acks: a worker holds only the messages it is sending
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -2,6 +2,7 @@
 
 import logging
 
+from cheershare.breaker import Breaker
 from messaging import tasks
 from messaging.numbers import mask_phone
 from messaging.sealing import seal
@@ -14,9 +15,16 @@ class NotQueued(Exception):
 
 
 def queue_code(phone: str, code: str, language: str, expires_at: int, channel: str = "sms") -> None:
-    """Queue the send task; raises NotQueued if the broker does not take it."""
+    """Queue the send task; raises NotQueued if the broker does not take it, and, for a few seconds
+    after it failed to, without asking it (cheershare.breaker)."""
+    if breaker.open:
+        raise NotQueued()
     try:
         tasks.enqueue(phone, seal(code, expires_at), language, expires_at, channel)
     except Exception:
+        breaker.trip()
         logger.exception("send task could not be queued", extra={"phone": mask_phone(phone)})
         raise NotQueued() from None
+
+
+breaker = Breaker(5)

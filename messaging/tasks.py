@@ -11,7 +11,7 @@ import random
 import time
 from datetime import UTC, datetime
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.utils import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -162,10 +162,12 @@ def record_later(self, *fields) -> None:
 def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
     """Queue ``send_code``; it expires unrun with the code. Raises whatever the broker raises.
 
-    The message's readable copy of its arguments (what a worker's log and monitoring tools show)
-    carries the number masked and no sealed code; giving it also spares Celery building one."""
+    The publish (and RabbitMQ's confirm of it) may take the broker's timeout (BROKER_TIMEOUT), no
+    more: a connection that timed out is dropped without the closing handshake a hung broker would
+    never answer. The message's readable copy of its arguments (what a worker's log and monitoring
+    tools show) carries the number masked and no sealed code; giving it also spares Celery building one."""
     task_id = uuid()
-    send_code.apply_async(
+    options = dict(
         args=[phone, sealed_code, language, expires_at],
         kwargs={"channel": channel},
         argsrepr=repr((mask_phone(phone), "<sealed>", language, expires_at)),
@@ -174,8 +176,16 @@ def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channe
         retry=False,
         task_id=task_id,
     )
-    if not settings.CELERY_TASK_ALWAYS_EAGER:  # an eager run has sent it already, and recorded it
-        records.queued(task_id, phone, channel)
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # run here and now, and recorded by the run
+        send_code.apply_async(**options)
+        return
+    with current_app.producer_pool.acquire(block=True) as producer:
+        try:
+            send_code.apply_async(**options, producer=producer, timeout=current_app.conf.broker_connection_timeout)
+        except Exception:
+            producer.__connection__.collect()
+            raise
+    records.queued(task_id, phone, channel)
 
 
 def _account_disabled(phone: str) -> bool:

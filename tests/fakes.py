@@ -19,7 +19,8 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
 
 class FakeTwilio:
     """``script`` holds (status, twilio_error_code, delay_seconds) answers, used in order; then 201.
-    Status 0: the request is lost (nothing taken, a 500 after the delay).
+    Status 0: the request is lost (nothing taken, a 500 after the delay). ``every_send``, while set,
+    answers every send instead of the script (an outage: ``(500, None, 0)``; a slow Twilio: ``(201, None, 3)``).
 
     A delayed 201 is taken at once and answered late, as a slow Twilio does (the message exists
     even if the caller gave up waiting). Lists of Messages and Calls (GET, filtered by ``To``)
@@ -31,6 +32,7 @@ class FakeTwilio:
         self.lookups: list[dict] = []
         self.answering = 0  # requests taken and not answered yet
         self.script: list[tuple[int, int | None, float]] = []
+        self.every_send: tuple[int, int | None, float] | None = None
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -55,7 +57,7 @@ class FakeTwilio:
     def _answer(self, form: dict) -> tuple[int, dict]:
         with self.lock:
             self.requests.append(form)
-            status, code, delay = self.script.pop(0) if self.script else (201, None, 0)
+            status, code, delay = self.every_send or (self.script.pop(0) if self.script else (201, None, 0))
             if status == 201:
                 self.messages.append(form)
                 prefix = "CA" if form["path"].endswith("/Calls.json") else "SM"

@@ -4,6 +4,7 @@ Celery worker."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -155,25 +156,30 @@ def base_env(**overrides: str) -> dict:
 
 
 class RedisServer:
-    """A throwaway Redis the test owns, on its own port."""
+    """A throwaway Redis the test owns, on its own port, with files (if ``options`` ask for any: a
+    replica's copy, ``--appendonly yes``) in a directory of its own: kept through ``kill``, so a crashed
+    server restarts from its file, and removed by ``stop``, so a stopped one restarts empty."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, *options: str, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.options = options
+        self.directory = tempfile.mkdtemp(prefix="cheershare-redis-")
         self.proc = None
 
     def start(self) -> "RedisServer":
+        os.makedirs(self.directory, exist_ok=True)
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.directory, *self.options],
             stdout=subprocess.DEVNULL,
-        )
-        wait_until(
-            lambda: (
-                subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n"
-            ),
-            what="redis",
-        )
+        )  # fmt: skip
+        wait_until(lambda: self.cli("ping") == "PONG", what="redis")
         return self
+
+    def cli(self, *command: str) -> str:
+        done = subprocess.run(["redis-cli", "-p", str(self.port), *command], capture_output=True, text=True)
+        return done.stdout.strip()
 
     def stop(self) -> None:
         if self.proc:
@@ -181,6 +187,13 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait()
             self.proc = None
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def kill(self) -> None:
+        """Crash it (SIGKILL): what it had not written to its file is gone."""
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
 
     def pause(self) -> None:
         """Stall the server (SIGSTOP): connections stay open, nothing answers."""
@@ -188,6 +201,65 @@ class RedisServer:
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
+
+
+class SentinelCluster:
+    """Redis Sentinel on loopback: a primary, a replica and three sentinels (quorum 2) that notice a
+    dead primary within ``down_after_ms`` and promote the replica."""
+
+    MASTER = "cheershare"
+
+    def __init__(self, down_after_ms: int = 1000):
+        self.primary = RedisServer()
+        self.replica = RedisServer("--replicaof", "127.0.0.1", str(self.primary.port))
+        self.down_after_ms = down_after_ms
+        self.sentinels: list[tuple[int, subprocess.Popen]] = []
+        self.directory = tempfile.mkdtemp(prefix="cheershare-sentinel-")
+
+    @property
+    def addresses(self) -> str:
+        """REDIS_SENTINELS."""
+        return ",".join(f"127.0.0.1:{port}" for port, _ in self.sentinels)
+
+    def broker_url(self, db: int) -> str:
+        """CELERY_BROKER_URL for a broker that follows the primary."""
+        return ";".join(f"sentinel://127.0.0.1:{port}/{db}" for port, _ in self.sentinels)
+
+    def start(self) -> "SentinelCluster":
+        self.primary.start()
+        self.replica.start()
+        wait_until(lambda: "master_link_status:up" in self.replica.cli("info", "replication"), what="the replica")
+        for index in range(3):
+            port, config = free_port(), Path(self.directory) / f"sentinel-{index}.conf"
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.directory}\n"
+                f"sentinel monitor {self.MASTER} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.MASTER} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.MASTER} 10000\n"
+            )
+            process = subprocess.Popen(["redis-server", str(config), "--sentinel"], stdout=subprocess.DEVNULL)
+            self.sentinels.append((port, process))
+        wait_until(lambda: all(self._knows_replica(port) for port, _ in self.sentinels), what="the sentinels")
+        return self
+
+    def _sentinel(self, port: int, *command: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(port), "sentinel", *command], capture_output=True,
+                              text=True).stdout  # fmt: skip
+
+    def _knows_replica(self, port: int) -> bool:
+        return str(self.replica.port) in self._sentinel(port, "replicas", self.MASTER)
+
+    def primary_port(self) -> int:
+        """The port of the server the first sentinel names as primary."""
+        return int(self._sentinel(self.sentinels[0][0], "get-master-addr-by-name", self.MASTER).split()[1])
+
+    def stop(self) -> None:
+        for _, process in self.sentinels:
+            process.terminate()
+            process.wait()
+        for server in (self.primary, self.replica):
+            server.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class Nginx:

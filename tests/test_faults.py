@@ -9,12 +9,16 @@ import time
 from collections import Counter
 
 import pytest
+from kombu import Connection
 
+from accounts import counters, limits
+from accounts.counters import Limit
 from accounts.models import User
 from messaging.models import Message
 from tests.fakes import FakeSiteverify
 from tests.helpers import PHONE, log_lines
 from tests.live import children, request, wait_until
+from tests.proxy import BreakableProxy
 from tokens.models import Token
 
 pytestmark = pytest.mark.live
@@ -212,3 +216,40 @@ def test_a_stalled_redis_costs_signed_in_traffic_little(start_server, own_redis)
     assert sum(seconds for *_, seconds in sign_ins) < 2  # most fail at once: the breaker is open
     assert {status for status, _ in reads} == {200}
     assert sorted(seconds for _, seconds in reads)[int(len(reads) * 0.99) - 1] < 0.05  # p99 under 50 ms
+
+
+def test_a_stalled_broker_costs_sign_in_a_short_timeout_and_signed_in_traffic_nothing(start_server, live_env):
+    """Bulkheads for the broker (issue 31, item 4): RabbitMQ stalled (connections open, nothing
+    answered): a code request answers 503 within BROKER_TIMEOUT (0.5 s), the next ones at once for a
+    few seconds, /v1/me keeps its pace, and sign-in works again once the broker answers."""
+    user = User.objects.create_user(PHONE, "Asha")
+    _token, plaintext = Token.objects.issue(user=user)
+    proxy = BreakableProxy(5672)
+    queue = live_env["CELERY_TASK_DEFAULT_QUEUE"]
+    try:
+        server = start_server(CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
+        ask = lambda n: request(server.url + "/v1/signup", {"name": "A", "phone_number": f"+9198765000{n:02d}"})  # noqa: E731
+        me = lambda: request(server.url + "/v1/me", headers={"Authorization": f"Bearer {plaintext}"})  # noqa: E731
+        assert ask(1)[0] == 200
+        proxy.stall()
+        sign_ins, reads = [], []
+        for n in range(2, 12):
+            (status, body, _), seconds = timed(lambda n=n: ask(n))
+            sign_ins.append((status, body.get("code"), seconds))
+            for _ in range(5):
+                (status, _body, _), seconds = timed(me)
+                reads.append((status, seconds))
+        assert {(status, code) for status, code, _ in sign_ins} == {(503, "sms_unavailable")}
+        assert max(seconds for *_, seconds in sign_ins) < 1
+        assert sum(seconds for *_, seconds in sign_ins) < 2  # one timeout per process, then the breaker
+        assert {status for status, _ in reads} == {200}
+        assert sorted(seconds for _, seconds in reads)[int(len(reads) * 0.99) - 1] < 0.05
+        proxy.mend()
+        answers = []
+        wait_until(lambda: answers.append(ask(12)[:2]) or answers[-1][0] == 200, timeout=15, what="sign-in again")
+        sent_from_here = Limit(f"n:ip:{limits.address_key('127.0.0.1')}", 30, 3600)
+        assert counters.current(sent_from_here) == 2  # the codes refused with 503 spent no send cap
+    finally:
+        proxy.stop()
+        with Connection("amqp://guest:guest@127.0.0.1:5672//", connect_timeout=2) as connection:
+            connection.default_channel.queue_delete(queue)

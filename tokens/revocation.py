@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from cheershare.redis_client import redis_client
 from tokens import signals
 from tokens.app_settings import app_settings
 from tokens.memo import memo
@@ -42,9 +43,9 @@ def channel() -> str:
 class Listener(threading.Thread):
     """Subscribes to the revocation channel; the memo is trusted only while the subscription holds."""
 
-    def __init__(self, url: str, name: str):
+    def __init__(self, name: str):
         super().__init__(daemon=True, name="token-revocation-listener")
-        self.url, self.channel_name = url, name
+        self.channel_name = name
         self.pid = os.getpid()
         self.stopping = threading.Event()
 
@@ -61,7 +62,7 @@ class Listener(threading.Thread):
             self.stopping.wait(0.5)
 
     def _follow(self) -> None:
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=2)
+        client = redis_client(socket_connect_timeout=1, socket_timeout=5, health_check_interval=2)
         pubsub = client.pubsub()
         try:
             pubsub.subscribe(self.channel_name)
@@ -103,7 +104,7 @@ def ensure_listener() -> None:
         if _listener is not None and _listener.pid == os.getpid():
             return
         memo.distrust()
-        _listener = Listener(settings.REDIS_URL, channel())
+        _listener = Listener(channel())
         if settings.REDIS_URL:
             _listener.start()
         else:
@@ -138,7 +139,7 @@ def _revoke_everywhere(message: str) -> None:
 
 
 def _publish(message: str) -> None:
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    client = redis_client(socket_connect_timeout=0.5, socket_timeout=0.5)
     for attempt in range(PUBLISH_TRIES):
         try:
             client.publish(channel(), message)
