@@ -132,7 +132,7 @@ drills: $(VENV)/.installed
 	scripts/ensure-nginx
 	$(PY) bench/drills.py
 
-## drills-smoke: the same drills with 3 s outages (10 s for Twilio) and 15 s of slow clients (CI);
+## drills-smoke: the same drills with 5 s outages (10 s for Twilio) and 15 s of slow clients (CI);
 ## writes nothing in the tree
 drills-smoke: $(VENV)/.installed
 	NEEDS_RABBITMQ=1 scripts/ensure-services

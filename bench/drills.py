@@ -332,13 +332,13 @@ ON_STACKS_OF_THEIR_OWN = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--short", action="store_true", help="the CI form: 3 s outages, 15 s of slow clients")
+    parser.add_argument("--short", action="store_true", help="the CI form: 5 s outages, 15 s of slow clients")
     parser.add_argument("--only", help="a comma-separated list of drills: " + ", ".join(
         [*ON_ONE_STACK, *ON_STACKS_OF_THEIR_OWN, "slow-clients"]))  # fmt: skip
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS-drills.md"))
     args = parser.parse_args()
     chosen = args.only.split(",") if args.only else [*ON_ONE_STACK, "slow-clients", *ON_STACKS_OF_THEIR_OWN]
-    spans = {"before": 2, "outage": 3, "after": 7, "twilio": 10} if args.short else {
+    spans = {"before": 3, "outage": 5, "after": 7, "twilio": 10} if args.short else {
         "before": 5, "outage": 10, "after": 10, "twilio": 120}  # fmt: skip
     slow = ({"headers": 16, "bodies": 50}, 15.0 if args.short else 30.0)  # over BODY_READ_TIMEOUT: tricklers are ended
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop every process it started
