@@ -360,6 +360,7 @@ def main() -> None:
         "answered 503 is sent again) and 2 calling /v1/me with a token.",
         f"Phases: {spans['before']} s before the fault, {spans['outage']} s of fault ({spans['twilio']} s for "
         f"Twilio), {spans['after']} s after. Answers are labelled by status and error code.",
+        "What an earlier probe of the same faults found, against these results: RESULTS-drills-before-after.md.",
         "",
     ]
     if set(chosen) & {*ON_ONE_STACK, "slow-clients"}:
