@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from tests.live import BIN, Process, RedisServer, base_env, wait_until  # noqa: 
 
 DATABASE = f"cheershare_webhooks_{os.getpid()}"
 QUEUE = f"webhooks-{os.getpid()}"
+SHARED_BROKER = "redis://127.0.0.1:6379/9"  # the local Redis: the cache, and the rate's broker
+MANAGE = [str(BIN / "python"), "manage.py"]
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a benchmark's own, not a secret
 WRITE_FOR = """
 import time
@@ -95,6 +98,37 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@contextmanager
+def stack(receiver: "Receiver", broker_url: str, **env: str):
+    """The environment of a run, on a database of its own (migrated); at the end the receiver stops and
+    the database, the cache keys and (on the shared Redis) the queue are removed."""
+    subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
+    env = base_env(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        REDIS_URL=SHARED_BROKER,
+        CACHE_KEY_PREFIX=f"webhooks-{os.getpid()}",
+        CELERY_BROKER_URL=broker_url,
+        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
+        SECRET_KEY="webhooks-bench-secret-key-with-more-than-32-characters",
+        DEBUG="0",
+        SMS_BACKEND="locmem",
+        WEBHOOK_URL=receiver.url,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_ALLOW_PRIVATE="1",
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    try:
+        subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        yield env
+    finally:
+        receiver.server.shutdown()
+        subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
+        forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
+        if broker_url == SHARED_BROKER:
+            forget_queue(broker_url, QUEUE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2000)
@@ -107,42 +141,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.drill:
         return drill(args)
-    subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
     receiver = Receiver()
-    env = base_env(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        REDIS_URL="redis://127.0.0.1:6379/9",
-        CACHE_KEY_PREFIX=f"webhooks-{os.getpid()}",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
-        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
-        SECRET_KEY="webhooks-bench-secret-key-with-more-than-32-characters",
-        DEBUG="0",
-        SMS_BACKEND="locmem",
-        WEBHOOK_URL=receiver.url,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_ALLOW_PRIVATE="1",
-        LOG_LEVEL="WARNING",
-    )
-    manage = [str(BIN / "python"), "manage.py"]
-    worker = None
-    try:
-        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    with stack(receiver, SHARED_BROKER) as env:
         command = [str(BIN / "celery"), "-A", "cheershare", "worker", "--pool=threads"]
         command += [f"--concurrency={args.threads}", "-Q", QUEUE, "--without-gossip", "--without-mingle"]
         worker = Process(command, env, quiet=True)
-        time.sleep(3)  # the worker connects
-        started = time.perf_counter()
-        subprocess.run([*manage, "shell", "-c", WRITE % args.events], cwd=ROOT, env=env, check=True)
-        committed = time.perf_counter()
-        wait_until(lambda: len(receiver.seen) >= args.events, timeout=600, what="every event delivered")
-        time.sleep(1)  # a late duplicate would show now
-    finally:
-        if worker is not None:
+        try:
+            time.sleep(3)  # the worker connects
+            started = time.perf_counter()
+            subprocess.run([*MANAGE, "shell", "-c", WRITE % args.events], cwd=ROOT, env=env, check=True)
+            committed = time.perf_counter()
+            wait_until(lambda: len(receiver.seen) >= args.events, timeout=600, what="every event delivered")
+            time.sleep(1)  # a late duplicate would show now
+        finally:
             worker.stop()
-        receiver.server.shutdown()
-        subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
-        forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
-        forget_queue(env["CELERY_BROKER_URL"], QUEUE)
     elapsed = receiver.last - committed
     twice = sum(1 for count in receiver.seen.values() if count > 1)
     lines = [
@@ -167,57 +179,38 @@ def main() -> None:
 
 
 def drill(args) -> None:
-    subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
     receiver, broker = Receiver(), RedisServer().start()
-    env = base_env(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        REDIS_URL="redis://127.0.0.1:6379/9",
-        CACHE_KEY_PREFIX=f"webhooks-{os.getpid()}",
-        CELERY_BROKER_URL=broker.url,
-        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
-        SECRET_KEY="webhooks-bench-secret-key-with-more-than-32-characters",
-        DEBUG="0",
-        SMS_BACKEND="locmem",
-        WEBHOOK_URL=receiver.url,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_ALLOW_PRIVATE="1",
-        EVENTS_SWEEP_SECONDS="1",
-        LOG_LEVEL="WARNING",
-    )
-    manage, celery = [str(BIN / "python"), "manage.py"], [str(BIN / "celery"), "-A", "cheershare"]
+    celery = [str(BIN / "celery"), "-A", "cheershare"]
     processes, schedule = [], Path(f"/tmp/cheershare-drill-beat-{os.getpid()}")
-    try:
-        subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-        worker = [*celery, "worker", "--pool=threads", f"--concurrency={args.threads}", "-Q", QUEUE]
-        processes.append(Process([*worker, "--without-gossip", "--without-mingle"], env, quiet=True))
-        processes.append(Process([*celery, "beat", "-s", str(schedule)], env, quiet=True))
-        time.sleep(3)
-        receiver.down_until = time.monotonic() + args.down
-        writer = subprocess.Popen(
-            [*manage, "shell", "-c", WRITE_FOR % args.drill_seconds],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(min(5, args.drill_seconds / 3))
-        broker.stop()  # cut: the broker gone, and what it held with it
-        time.sleep(args.cut)
-        broker.start()
-        out, _ = writer.communicate(timeout=args.drill_seconds + 60)
-        written = int(out.split("WROTE")[-1])
-        settle = time.monotonic()
-        wait_until(lambda: len(receiver.accepted) >= written, timeout=args.down + 400, what="every event accepted")
-        settled = time.monotonic() - settle
-        time.sleep(2)
-    finally:
-        for process in processes:
-            process.stop()
-        broker.stop()
-        receiver.server.shutdown()
-        schedule.unlink(missing_ok=True)
-        subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
-        forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
+    with stack(receiver, broker.url, EVENTS_SWEEP_SECONDS="1") as env:
+        try:
+            worker = [*celery, "worker", "--pool=threads", f"--concurrency={args.threads}", "-Q", QUEUE]
+            processes.append(Process([*worker, "--without-gossip", "--without-mingle"], env, quiet=True))
+            processes.append(Process([*celery, "beat", "-s", str(schedule)], env, quiet=True))
+            time.sleep(3)
+            receiver.down_until = time.monotonic() + args.down
+            writer = subprocess.Popen(
+                [*MANAGE, "shell", "-c", WRITE_FOR % args.drill_seconds],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(min(5, args.drill_seconds / 3))
+            broker.stop()  # cut: the broker gone, and what it held with it
+            time.sleep(args.cut)
+            broker.start()
+            out, _ = writer.communicate(timeout=args.drill_seconds + 60)
+            written = int(out.split("WROTE")[-1])
+            settle = time.monotonic()
+            wait_until(lambda: len(receiver.accepted) >= written, timeout=args.down + 400, what="every event accepted")
+            settled = time.monotonic() - settle
+            time.sleep(2)
+        finally:
+            for process in processes:
+                process.stop()
+            broker.stop()
+            schedule.unlink(missing_ok=True)
     lines = [
         "# Webhooks through a receiver outage and a broker cut",
         "",
