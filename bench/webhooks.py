@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from standardwebhooks import Webhook  # noqa: E402
 
 from tests.cleanup import forget_prefix, forget_queue  # noqa: E402
-from tests.live import BIN, Process, RedisServer, base_env, wait_until  # noqa: E402
+from tests.live import BIN, CeleryWorker, Process, RedisServer, base_env, wait_until  # noqa: E402
 
 DATABASE = f"cheershare_webhooks_{os.getpid()}"
 QUEUE = f"webhooks-{os.getpid()}"
@@ -143,9 +143,7 @@ def main() -> None:
         return drill(args)
     receiver = Receiver()
     with stack(receiver, SHARED_BROKER) as env:
-        command = [str(BIN / "celery"), "-A", "cheershare", "worker", "--pool=threads"]
-        command += [f"--concurrency={args.threads}", "-Q", QUEUE, "--without-gossip", "--without-mingle"]
-        worker = Process(command, env, quiet=True)
+        worker = CeleryWorker(env, pool="threads", concurrency=args.threads, quiet=True)
         try:
             time.sleep(3)  # the worker connects
             started = time.perf_counter()
@@ -180,13 +178,13 @@ def main() -> None:
 
 def drill(args) -> None:
     receiver, broker = Receiver(), RedisServer().start()
-    celery = [str(BIN / "celery"), "-A", "cheershare"]
     processes, schedule = [], Path(f"/tmp/cheershare-drill-beat-{os.getpid()}")
     with stack(receiver, broker.url, EVENTS_SWEEP_SECONDS="1") as env:
         try:
-            worker = [*celery, "worker", "--pool=threads", f"--concurrency={args.threads}", "-Q", QUEUE]
-            processes.append(Process([*worker, "--without-gossip", "--without-mingle"], env, quiet=True))
-            processes.append(Process([*celery, "beat", "-s", str(schedule)], env, quiet=True))
+            processes.append(CeleryWorker(env, pool="threads", concurrency=args.threads, quiet=True))
+            processes.append(
+                Process([str(BIN / "celery"), "-A", "cheershare", "beat", "-s", str(schedule)], env, quiet=True)
+            )
             time.sleep(3)
             receiver.down_until = time.monotonic() + args.down
             writer = subprocess.Popen(

@@ -86,7 +86,7 @@ class WebServer(Process):
 
 
 class CeleryWorker(Process):
-    def __init__(self, env: dict, pool: str = "solo"):
+    def __init__(self, env: dict, pool: str = "solo", *, concurrency: int = 1, quiet: bool = False):
         super().__init__(
             [
                 str(BIN / "celery"),
@@ -94,14 +94,15 @@ class CeleryWorker(Process):
                 "cheershare",
                 "worker",
                 f"--pool={pool}",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "-Q",
                 env["CELERY_TASK_DEFAULT_QUEUE"],
                 "--without-gossip",
                 "--without-mingle",
-                "--loglevel=INFO",
+                "--loglevel=WARNING" if quiet else "--loglevel=INFO",  # a quiet worker's lines go nowhere
             ],
             env,
+            quiet=quiet,
         )
 
 
