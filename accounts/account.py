@@ -39,7 +39,7 @@ def request_phone_change(
     )
 
 
-def change_phone(*, user, token, phone: str, code: str, client_ip: str):
+def change_phone(*, user, token, phone: str, code: str, client_ip: str, verification_id: str | None = None):
     """Move ``user`` to ``phone`` once its code is verified; every session but ``token``'s ends.
     Needs a fresh sign-in, as the code request did.
 
@@ -48,7 +48,9 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     require_fresh_sign_in(token)
     if phone == user.phone_number:
         raise SameNumber()
-    verified = otp.verify_code(phone=phone, code=code, client_ip=client_ip, changing_for=user)
+    verified = otp.verify_code(
+        phone=phone, code=code, client_ip=client_ip, verification_id=verification_id, changing_for=user
+    )
     old_phone = user.phone_number
     try:
         with transaction.atomic():
@@ -70,12 +72,12 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str):
     return user
 
 
-def delete_account(*, user, token, client_ip: str) -> None:
+def delete_account(*, user, token) -> None:
     """Delete ``user``, their tokens (through the one revocation path) and every cached trace of
     their number. Only with a fresh sign-in (``require_fresh_sign_in``)."""
     require_fresh_sign_in(token)
     phone = user.phone_number
     with transaction.atomic():
         user.delete()
-    otp.forget(phone, client_ip)
+    otp.forget(phone)
     signals.user_deleted.send(sender=delete_account, phone=phone)

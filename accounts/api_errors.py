@@ -1,16 +1,16 @@
 """The one place where sign-in errors become HTTP answers (DRF exceptions; the handler renders them)."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import exceptions, status
 
 from accounts import exceptions as errors
 
 ANSWERS = {
-    errors.OTPInvalid: (status.HTTP_401_UNAUTHORIZED, _("Invalid or expired OTP")),
-    errors.OTPExpired: (status.HTTP_401_UNAUTHORIZED, _("Invalid or expired OTP")),
+    errors.OTPExpired: (status.HTTP_401_UNAUTHORIZED, _("That code has expired or was used: ask for a new one.")),
     errors.VerifyLocked: (
         status.HTTP_429_TOO_MANY_REQUESTS,
-        _("Too many wrong codes for this number, please retry later."),
+        _("Sign-in to this number is paused for now, please retry later."),
     ),
     errors.Cooldown: (status.HTTP_429_TOO_MANY_REQUESTS, _("Please wait before requesting another OTP.")),
     errors.RateLimited: (status.HTTP_429_TOO_MANY_REQUESTS, _("Too many requests, please retry later.")),
@@ -49,11 +49,23 @@ def to_api_exception(exc: errors.SignInError) -> exceptions.APIException:
         return exceptions.ValidationError({"phone_number": [_("SMS cannot be sent to this country.")]})
     if isinstance(exc, errors.SameNumber):
         return exceptions.ValidationError({"phone_number": [_("This is already your number.")]})
+    if isinstance(exc, errors.OTPInvalid):
+        return SignInFailed(
+            status.HTTP_401_UNAUTHORIZED,
+            wrong_code_message(exc.attempts_left),
+            exc.code,
+            {"attempts_left": exc.attempts_left},
+        )
     status_code, message = ANSWERS[type(exc)]
-    extra = {"attempts_left": exc.attempts_left} if isinstance(exc, errors.OTPInvalid) else None
-    if isinstance(exc, errors.OTPInvalid) and exc.attempts_left <= 0:
-        message = _("Invalid OTP, and no attempts are left for this code: request a new one.")
-    return SignInFailed(status_code, message, exc.code, extra, getattr(exc, "wait", None))
+    return SignInFailed(status_code, message, exc.code, None, getattr(exc, "wait", None))
+
+
+def wrong_code_message(attempts_left: int) -> str:
+    if attempts_left <= 0:
+        return _("That code is not right, and no tries are left for it: ask for a new one.")
+    return ngettext(
+        "That code is not right, %(count)d try left.", "That code is not right, %(count)d tries left.", attempts_left
+    ) % {"count": attempts_left}
 
 
 class SignInErrorsMixin:

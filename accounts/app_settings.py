@@ -20,16 +20,16 @@ class AccountSettings(AppSettings):
     PHONE_DEFAULT_REGION = Knob("IN", str.upper)
 
     OTP_LENGTH = Knob(6, int)
+    OTP_LENGTH_UNDER_ATTACK = Knob(9, int)  # a number's codes while strangers have spent its failure budget
     OTP_TTL = Knob(300, int)
     OTP_MAX_ATTEMPTS = Knob(5, int)
     OTP_RESEND_COOLDOWN = Knob(60, int)
-    OTP_MAX_SENDS_PER_HOUR = Knob(5, int)  # codes to one number from one client network (/24, /64)
-    OTP_MAX_SENDS_PER_NUMBER_PER_HOUR = Knob(30, int)  # codes to one number in all
+    OTP_MAX_SENDS_PER_HOUR = Knob(5, int)  # codes to one number for one requester (a client network, a known device)
+    OTP_MAX_SENDS_PER_NUMBER_PER_HOUR = Knob(10, int)  # codes to one number in all (known devices aside)
     OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
-    # Wrong codes (across codes) over a rolling OTP_FAILURE_WINDOW before the number locks: for one
-    # client network, and in all; see the README's security section for the arithmetic.
-    OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = Knob(5, int)
-    OTP_MAX_FAILURES_PER_NUMBER = Knob(26, int)
+    # Wrong codes (across codes, from anywhere) over a rolling OTP_FAILURE_WINDOW before the number's
+    # codes grow to OTP_LENGTH_UNDER_ATTACK; see the README's security section for the arithmetic.
+    OTP_MAX_FAILURES_PER_NUMBER = Knob(10, int)
     OTP_FAILURE_WINDOW = Knob(86400, int)
     OTP_MAX_FAILURES_PER_IP_PER_HOUR = Knob(50, int)  # wrong codes from one address (IPv6: its /64)
     REFRESH_MAX_PER_IP_PER_HOUR = Knob(1800, int)  # token refreshes from one address (IPv6: its /64)
@@ -60,6 +60,8 @@ class AccountSettings(AppSettings):
         found = []
         if not 4 <= self.OTP_LENGTH <= 10:
             found.append(("accounts.E003", "OTP_LENGTH must be between 4 and 10 digits."))
+        if not self.OTP_LENGTH <= self.OTP_LENGTH_UNDER_ATTACK <= 12:
+            found.append(("accounts.E007", "OTP_LENGTH_UNDER_ATTACK must be between OTP_LENGTH and 12 digits."))
         try:
             numbers = self.test_numbers()
         except ValueError as exc:

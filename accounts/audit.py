@@ -71,10 +71,16 @@ def locked_out(sender, phone, **kwargs):
     _log("locked_out", logging.WARNING, phone=phone)
 
 
+@receiver(signals.codes_lengthened)
+def codes_lengthened(sender, phone, **kwargs):
+    _log("codes_lengthened", logging.WARNING, phone=phone)
+    _record(_owner(phone), "codes_lengthened", "too many wrong codes: the next codes are longer")
+
+
 @receiver(signals.number_locked)
-def number_locked(sender, phone, **kwargs):
-    _log("number_locked", logging.WARNING, phone=phone)
-    _record(_owner(phone), "number_locked", "failure budget spent")
+def number_locked(sender, phone, by, **kwargs):
+    _log("number_locked", logging.WARNING, phone=phone, by=mask_phone(by) if by.startswith("+") else by)
+    _record(_owner(phone), "number_locked", f"by {mask_phone(by) if by.startswith('+') else by}")
 
 
 @receiver(signals.number_unlocked)

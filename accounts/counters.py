@@ -184,10 +184,11 @@ def delete_prefixed(prefix: str) -> None:
     cache.delete_many([key[head:] for key in list(getattr(cache, "_cache", {})) if key.startswith(made)])
 
 
-def run_script(client, text: str, keys: list, args: list):
+def run_script(client, text: str, keys: list, args: list, *, past_breaker: bool = False):
     """Run a script (EVALSHA; its text is sent only if Redis lacks it), through the breaker: after
-    Redis timed out, every call fails at once for a few seconds (cheershare.breaker)."""
-    if breaker.open:
+    Redis timed out, every call fails at once for a few seconds (cheershare.breaker), unless
+    ``past_breaker`` (a repair that keeps trying until Redis answers)."""
+    if breaker.open and not past_breaker:
         raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
     if text not in _scripts:
         _scripts[text] = client.register_script(text)

@@ -1,12 +1,16 @@
 """The sign-in limits, per number and per client address, all checked before any is counted
 (accounts.counters): the resend cooldown, hourly send caps, the SMS-pumping breaker (region
-allow-list, global and per-region hourly caps, closed regions and number ranges) and the failure
-budgets (wrong codes per number across its codes, and per address).
+allow-list, global and per-region hourly caps, closed regions and number ranges), an operator's lock
+and the failure budgets (wrong codes per number across its codes, and per address).
 
-A number's cooldown, send cap and failure budget count per client *network* (an IPv4 /24, an IPv6
-/64), beside a number-wide send cap and failure budget a few times larger: an attacker on a few
-networks spends only their own share, and the owner, from another network, still gets a code and
-signs in. The failure budgets are rolling (GCRA, see accounts.counters), not calendar days.
+No limit lets strangers keep a number's owner out. A number's cooldown and its small send cap count
+per requester (a client network, or a device that signed in before: ``device_token``); the
+number-wide send cap bounds SMS bombing, and a known device is exempt from it. The number's failure
+budget never refuses: once strangers spent it, the number's next codes are longer
+(OTP_LENGTH_UNDER_ATTACK) and a wrong try ends any shorter code still alive, so guessing stays
+bounded (``guessing_bound``) while the owner signs in with what the phone received. Only an
+operator's lock (``lock``) and a test number's spent budget (its fixed code cannot grow) answer
+``verify_locked``. The failure budgets are rolling (GCRA, see accounts.counters).
 
 Per-address limits count an IPv6 client by its /64 (one subscriber holds a whole /64) and an
 IPv4-mapped address as IPv4.
@@ -24,6 +28,7 @@ from redis.exceptions import RedisError
 
 from accounts import counters, metrics, signals
 from accounts.app_settings import app_settings
+from accounts.code_store import Budgets
 from accounts.counters import Limit, Refusal, Write, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
 from messaging import gates
@@ -31,34 +36,45 @@ from messaging.numbers import range_of
 
 logger = logging.getLogger(__name__)
 HOUR, DAY = 3600, 86400
-COOLDOWN, NUMBER_FAILURES = "cooldown", "number_failures"
+COOLDOWN, NUMBER_FAILURES, LOCKED = "cooldown", "number_failures", "locked"
 CACHE_LOST = "limits:cache-lost"  # present for a failure window after the cache lost its data
 GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
 
 
 def admit_code_request(
-    phone: str, region: str, client_ip: str, *, test_number: bool, writes: list[Write], account: int | None = None
+    phone: str,
+    region: str,
+    client_ip: str,
+    *,
+    test_number: bool,
+    writes: list[Write],
+    account: int | None = None,
+    device: int | None = None,
 ) -> list[Limit]:
     """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
     all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
     Returns the limits it counted, for ``give_back``. ``account``: the user whose number change this
-    code is for (PHONE_CHANGE_MAX_PER_DAY).
+    code is for (PHONE_CHANGE_MAX_PER_DAY). ``device``: the known device of the number's account
+    asking (its own cooldown and cap, and none of the number-wide cap strangers may have spent).
 
     Test numbers skip the gates and the send limits, not the failure budget."""
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
         raise RegionNotAllowed()
-    network = network_key(client_ip)
-    limits = [] if test_number else _gates(phone, region)
-    limits += [_number_failures(phone, network, counts=False), _number_failures(phone, counts=False)]
-    if not test_number:
+    limits = [_lock(phone)]
+    if test_number:
+        limits.append(_number_failures(phone, counts=False))
+    else:
+        requester = f"dev:{device}" if device is not None else network_key(client_ip)
+        limits = _gates(phone, region) + limits
         limits += [
-            Limit(cooldown_key(phone, network), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
-            Limit(f"n:ph:{phone}:{network}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
-            Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR, HOUR, name="phone_all"),
+            Limit(cooldown_key(phone, requester), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
+            Limit(f"n:ph:{phone}:{requester}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
             Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR, name="ip"),
             Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
             Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
         ]
+        if device is None:
+            limits.append(_number_sends(phone))
         if account is not None:
             limits.append(Limit(f"n:chg:{account}", app_settings.PHONE_CHANGE_MAX_PER_DAY, DAY, name="changes"))
     refusal = admit(limits, writes)
@@ -69,6 +85,13 @@ def admit_code_request(
     if refusal is not None:
         refuse(refusal, phone)
     return [limit for limit in limits if limit.counts and limit.maximum > 0]
+
+
+def code_length(phone: str) -> int:
+    """OTP_LENGTH, or OTP_LENGTH_UNDER_ATTACK while strangers have spent ``phone``'s failure budget."""
+    if cache.get(attack_key(phone)) is not None:
+        return app_settings.OTP_LENGTH_UNDER_ATTACK
+    return app_settings.OTP_LENGTH
 
 
 def give_back(counted: list[Limit]) -> None:
@@ -118,40 +141,47 @@ def _cache_came_back_empty() -> None:
     signals.cache_lost.send(sender=admit_code_request)
 
 
-def assumed_spent(budgets: list[Limit]) -> list[int]:
-    """What each budget of ``guess_budgets`` counts as while the cache is known to have lost them:
-    half spent for the number-wide one (its rolling value half a window ahead: the bound on guessing
-    with unlimited addresses), nothing for a network's or an address's (an owner's own share)."""
-    _network, number, _address = budgets
-    return [0, math.floor(time.time() * 1000) + number.window * 500, 0]
+def guess_budgets(phone: str, client_ip: str, *, test_number: bool = False) -> Budgets:
+    """What a try checks and spends (``code_store.check``): an operator's lock, the number's failure
+    budget (refusing only for a test number's fixed code) and the address's. While the cache is known
+    to have lost its data (CACHE_LOST), an absent number budget counts as half spent (its rolling
+    value half a window ahead), not as a fresh one for an attacker."""
+    number = _number_failures(phone)
+    assumed = math.floor(time.time() * 1000) + number.window * 500
+    return Budgets(_lock(phone), number, _address_failures(client_ip), attack_key(phone), test_number, assumed)
 
 
-def guess_budgets(phone: str, client_ip: str) -> list[Limit]:
-    """The failure budgets a wrong code spends: the number's from this network first (a right code
-    resets it), then the number's, then the address's. ``code_store.check`` checks and counts them
-    with the try itself."""
-    return [_number_failures(phone, network_key(client_ip)), _number_failures(phone), _address_failures(client_ip)]
+def guessing_bound() -> float:
+    """The chance, over a year, that an attacker with unlimited addresses signs in to one number
+    (README, "Guessing stays bounded"). Per OTP_FAILURE_WINDOW the attacker gets at most the budget
+    *F* wrong tries at normal-length codes, plus one at each normal code alive when the budget is
+    spent (at most the hourly send cap *S*); the number then stays marked until a whole window passes
+    without a wrong try, and meanwhile every code is OTP_LENGTH_UNDER_ATTACK digits, of which the
+    attacker can have *S* an hour, with OTP_MAX_ATTEMPTS tries each."""
+    s = app_settings
+    year, hour = 366 * DAY, HOUR
+    cycles = year / s.OTP_FAILURE_WINDOW + 1
+    normal = cycles * (s.OTP_MAX_FAILURES_PER_NUMBER + s.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR)
+    long = year / hour * s.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR * s.OTP_MAX_ATTEMPTS
+    return 1 - (1 - 10.0**-s.OTP_LENGTH) ** normal * (1 - 10.0**-s.OTP_LENGTH_UNDER_ATTACK) ** long
 
 
-def number_locked_now(phone: str, client_ip: str) -> bool:
-    """Whether ``phone``'s failure budget, from ``client_ip``'s network or in all, is spent."""
-    now = time.time()
-    budgets = [_number_failures(phone, network_key(client_ip)), _number_failures(phone)]
-    return any(budget.maximum > 0 and counters.current(budget) >= budget.threshold(now) for budget in budgets)
-
-
-def forget_number(phone: str, client_ip: str) -> None:
-    """Drop the number's failure budgets and the cooldown of ``client_ip``'s network (the account was
-    deleted from there)."""
-    cache.delete(cooldown_key(phone, network_key(client_ip)))
+def forget_number(phone: str) -> None:
+    """Drop the number's failure budget, marks, locks and cooldowns (its account was deleted)."""
+    counters.delete_prefixed(cooldown_key(phone, ""))
     unlock(phone)
 
 
 def unlock(phone: str) -> None:
-    """Lift every failure budget of ``phone`` (number-wide and per network). The number-wide one is
-    written as unspent, not deleted, so it counts as fresh even after the cache lost its data."""
+    """Lift an operator's lock and the failure budget of ``phone``. The budget is written as unspent,
+    not deleted, so it counts as fresh even after the cache lost its data."""
     cache.set(_number_failures(phone).key, 0, app_settings.OTP_FAILURE_WINDOW)
-    counters.delete_prefixed(_number_failures(phone, "").key)
+    cache.delete_many([attack_key(phone), _lock(phone).key])
+
+
+def lock(phone: str, seconds: int) -> None:
+    """Refuse every code request and verify for ``phone`` for ``seconds`` (429 ``verify_locked``)."""
+    cache.set(_lock(phone).key, math.ceil(time.time()) + seconds, seconds)
 
 
 @lru_cache(maxsize=4096)  # a sign-in request asks for its address's keys several times (limits, code, budgets)
@@ -184,14 +214,22 @@ def cooldown_key(phone: str, network: str) -> str:
     return f"otp-cd:{phone}:{network}"
 
 
-def _number_failures(phone: str, network: str | None = None, *, counts: bool = True) -> Limit:
-    """Wrong codes for ``phone`` over a rolling OTP_FAILURE_WINDOW: from ``network``, or in all."""
-    window = app_settings.OTP_FAILURE_WINDOW
-    if network is None:
-        maximum, key = app_settings.OTP_MAX_FAILURES_PER_NUMBER, f"fail:ph:{phone}"
-    else:
-        maximum, key = app_settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK, f"fail:ph:{phone}:{network}"
-    return Limit(key, maximum, window, counts, name=NUMBER_FAILURES, rolling=True)
+def attack_key(phone: str) -> str:
+    return f"otp-long:{phone}"
+
+
+def _lock(phone: str) -> Limit:
+    return Limit(f"otp-lock:{phone}", 1, 1, counts=False, cooldown=True, name=LOCKED)
+
+
+def _number_sends(phone: str) -> Limit:
+    return Limit(f"n:ph:{phone}", app_settings.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR, HOUR, name="phone_all")
+
+
+def _number_failures(phone: str, *, counts: bool = True) -> Limit:
+    """Wrong codes for ``phone`` over a rolling OTP_FAILURE_WINDOW, from anywhere."""
+    maximum, window = app_settings.OTP_MAX_FAILURES_PER_NUMBER, app_settings.OTP_FAILURE_WINDOW
+    return Limit(f"fail:ph:{phone}", maximum, window, counts, name=NUMBER_FAILURES, rolling=True)
 
 
 def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
@@ -204,7 +242,7 @@ def refuse(refusal: Refusal, phone: str) -> None:
     limit = refusal.limit
     if limit.name == SUPPRESSED:
         raise PhoneUndeliverable()
-    if limit.name == NUMBER_FAILURES:
+    if limit.name in (NUMBER_FAILURES, LOCKED):
         raise VerifyLocked(refusal.wait)
     if limit.name == COOLDOWN:
         raise Cooldown(refusal.wait)

@@ -84,3 +84,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event
+
+
+from accounts.devices import KnownDevice  # noqa: E402,F401  (a model of this app, in its own module)

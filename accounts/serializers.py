@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.app_settings import app_settings
+from accounts.code_store import is_verification_id
 from accounts.phone import sign_in_number
 from messaging.app_settings import app_settings as messaging_settings
 
@@ -55,16 +56,29 @@ class NameField(StrictCharField):
 
 
 class OTPField(StrictCharField):
-    """A string of exactly OTP_LENGTH ASCII digits."""
+    """A string of OTP_LENGTH ASCII digits, or OTP_LENGTH_UNDER_ATTACK (a guessed-at number's codes)."""
 
     def __init__(self, **kwargs):
         super().__init__(max_length=12, **kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        length = app_settings.OTP_LENGTH
-        if len(value) != length or not value.isascii() or not value.isdigit():
-            raise serializers.ValidationError(_("Enter the %(length)d-digit code.") % {"length": length})
+        lengths = {app_settings.OTP_LENGTH, app_settings.OTP_LENGTH_UNDER_ATTACK}
+        if len(value) not in lengths or not value.isascii() or not value.isdigit():
+            raise serializers.ValidationError(_("Enter the code the message gave you, digits only."))
+        return value
+
+
+class VerificationIdField(StrictCharField):
+    """The ``verification_id`` a code request answered (its form checked, not its existence)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, max_length=64, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not is_verification_id(value):
+            raise serializers.ValidationError(_("Send the verification_id the code request answered."))
         return value
 
 
@@ -93,17 +107,22 @@ class Input(serializers.Serializer):
 
 
 class CodeRequestInput(Input):
-    name = NameField()
+    name = NameField(required=False, help_text="Used only if the account is created; optional.")
     phone_number = PhoneNumberField()
     channel = ChannelField()
     captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
+    device_token = StrictCharField(
+        required=False, allow_blank=True, max_length=100, help_text="What a sign-in on this device answered."
+    )
 
 
 class VerifyInput(Input):
     phone_number = PhoneNumberField()
     name = NameField(required=False)
     otp = OTPField()
+    verification_id = VerificationIdField()
     device_name = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
+    device_token = StrictCharField(required=False, allow_blank=True, max_length=100)
 
 
 class PhoneChangeInput(Input):
@@ -111,6 +130,7 @@ class PhoneChangeInput(Input):
 
     phone_number = PhoneNumberField()
     otp = OTPField(required=False)
+    verification_id = VerificationIdField()
     channel = ChannelField()
     captcha_token = StrictCharField(required=False, allow_blank=True, max_length=4096)
 
@@ -141,6 +161,7 @@ class CodeSentOutput(serializers.Serializer):
     expires_in = serializers.IntegerField()
     resend_in = serializers.IntegerField()
     channel = serializers.ChoiceField(["sms", "whatsapp", "voice"])
+    verification_id = serializers.CharField(help_text="Send it with the code: that request's code is checked.")
 
 
 class GrantOutput(serializers.Serializer):
@@ -161,6 +182,9 @@ class SignedInOutput(GrantOutput):
     message = serializers.CharField()
     created = serializers.BooleanField()
     data = UserOutput()
+    device_token = serializers.CharField(
+        help_text="Keep it beside the refresh token; send it with this device's next code requests."
+    )
 
 
 class RefreshInput(Input):

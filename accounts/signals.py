@@ -5,7 +5,8 @@ from django.dispatch import Signal
 code_requested = Signal()  # phone, test_number
 verification_failed = Signal()  # phone, attempts_left
 locked_out = Signal()  # phone (one code destroyed after OTP_MAX_ATTEMPTS)
-number_locked = Signal()  # phone (the failure budget spent: the number is locked)
+codes_lengthened = Signal()  # phone (the failure budget spent: its next codes are OTP_LENGTH_UNDER_ATTACK long)
+number_locked = Signal()  # phone, by (an operator locked the number)
 number_unlocked = Signal()  # phone, by (who lifted the lock: an admin's number, or "command")
 send_limit_tripped = Signal()  # limit, phone
 cache_lost = Signal()  # (the cache came back empty: failure budgets count as half spent for a window)

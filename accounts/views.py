@@ -48,7 +48,12 @@ SIGNUP_EXAMPLES = [
     OpenApiExample("1. Request a code", value={"name": "Asha", "phone_number": "+919876543210"}, request_only=True),
     OpenApiExample(
         "2. Verify it",
-        value={"phone_number": "+919876543210", "otp": "123456", "device_name": "Pixel 8"},
+        value={
+            "phone_number": "+919876543210",
+            "otp": "123456",
+            "verification_id": "q7RkZ3xY0fN2aL8cW4vB1g",
+            "device_name": "Pixel 8",
+        },
         request_only=True,
     ),
     OpenApiExample(
@@ -59,6 +64,7 @@ SIGNUP_EXAMPLES = [
             "expires_in": 300,
             "resend_in": 60,
             "channel": "sms",
+            "verification_id": "q7RkZ3xY0fN2aL8cW4vB1g",
         },
         response_only=True,
         status_codes=["200"],
@@ -71,6 +77,7 @@ SIGNUP_EXAMPLES = [
             "created": True,
             "data": USER_EXAMPLE,
             **PAIR_EXAMPLE,
+            "device_token": "Zq3v0Jb8k2LrT6yHn1WcX5uE9sAd4fGp7mKoQiRtBwY",
         },
         response_only=True,
         status_codes=["200"],
@@ -118,11 +125,12 @@ class SignupView(SignInErrorsMixin, APIView):
         data = _validated(CodeRequestInput, request.data)
         issued = otp.request_code(
             phone=data["phone_number"],
-            name=data["name"],
+            name=data.get("name", ""),
             client_ip=client_ip(request),
             language=get_language(),
             channel=data["channel"],
             captcha_token=data.get("captcha_token", ""),
+            device_token=data.get("device_token", ""),
         )
         return _code_sent(issued)
 
@@ -135,6 +143,8 @@ class SignupView(SignInErrorsMixin, APIView):
             device_name=device_name,
             client_ip=client_ip(request),
             name=data.get("name", ""),
+            verification_id=data.get("verification_id"),
+            device_token=data.get("device_token", ""),
         )
         return Response(
             {
@@ -143,6 +153,7 @@ class SignupView(SignInErrorsMixin, APIView):
                 "created": result.created,
                 "data": user_data(result.user),
                 **result.grant.fields,
+                "device_token": result.device_token,
             }
         )
 
@@ -198,7 +209,7 @@ class MeView(SignInErrorsMixin, APIView):
         "verified in this session less than 10 minutes ago, by default), else 403 `reauth_required`.",
     )
     def delete(self, request):
-        delete_account(user=request.user, token=request.auth, client_ip=client_ip(request))
+        delete_account(user=request.user, token=request.auth)
         return Response(status=204)
 
 
@@ -246,6 +257,7 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
             phone=data["phone_number"],
             code=data["otp"],
             client_ip=client_ip(request),
+            verification_id=data.get("verification_id"),
         )
         return Response({"success": True, "data": user_data(user)})
 
@@ -267,6 +279,7 @@ def _code_sent(issued: otp.IssuedCode) -> Response:
             "expires_in": issued.expires_in,
             "resend_in": issued.resend_in,
             "channel": issued.channel,
+            "verification_id": issued.verification_id,
         }
     )
 

@@ -17,6 +17,7 @@ TYPES = (
     "session.created",
     "session.ended",
     "session.refresh_reused",
+    "phone.guessed_at",
     "phone.locked",
     "region.closed",
 )

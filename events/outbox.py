@@ -114,6 +114,11 @@ def refresh_reused(sender, session_id, user_id, **kwargs):
     record("session.refresh_reused", [{"user": {"id": user_id}, "session_id": session_id}])
 
 
+@receiver(account_signals.codes_lengthened)
+def codes_lengthened(sender, phone, **kwargs):
+    record("phone.guessed_at", [{"phone_number": phone}])
+
+
 @receiver(account_signals.number_locked)
 def number_locked(sender, phone, **kwargs):
     record("phone.locked", [{"phone_number": phone}])

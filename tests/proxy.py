@@ -1,6 +1,7 @@
 """A loopback TCP proxy a drill can break: ``cut`` closes every connection through it and refuses new
 ones (a broker's network gone, or the broker restarted); ``stall`` keeps them open and passes nothing
-(a hung broker, a black-holed route); ``mend`` passes traffic again."""
+(a hung broker, a black-holed route); ``deafen`` passes requests on but holds every answer (a
+server that did the work, whose reply is lost to a timeout); ``mend`` passes traffic again."""
 
 import selectors
 import socket
@@ -48,6 +49,9 @@ class BreakableProxy:
                     self.stopping.wait(0.05)
                     continue
                 for key, _ in selector.select(timeout=0.1):
+                    if self.state == "deaf" and key.fileobj is upstream:
+                        self.stopping.wait(0.01)
+                        continue
                     data = key.fileobj.recv(65536)
                     if not data:
                         return
@@ -78,6 +82,9 @@ class BreakableProxy:
 
     def stall(self) -> None:
         self.state = "stall"
+
+    def deafen(self) -> None:
+        self.state = "deaf"
 
     def mend(self) -> None:
         self.state = "open"

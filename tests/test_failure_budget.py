@@ -1,12 +1,8 @@
 """Patient attackers (issue 15): failure budgets per number and per address, limits that count only
 what they accept, test numbers, stranger-chosen names, invisible characters, costly number types."""
 
-from datetime import timedelta
-
 import pytest
 import redis
-from django.utils import timezone
-from freezegun import freeze_time
 from rest_framework.test import APIClient
 
 from accounts import otp
@@ -30,48 +26,16 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
-def test_number_locks_after_its_failure_budget_even_for_the_right_code(api, sms_outbox, no_cooldown):
-    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 4
-    with freeze_time("2026-03-01 10:00:00"):
-        for _ in range(2):  # across two codes
-            request_code(api)
-            code = last_code(sms_outbox)
-            assert [verify(api, wrong(code)).json()["code"] for _ in range(2)] == ["otp_invalid"] * 2
-        request_code_response = request_code(api)
-        assert request_code_response.status_code == 429
-        assert request_code_response.json()["code"] == "verify_locked"
-        sent = len(sms_outbox)
-        response = verify(api, code)
-        assert response.status_code == 429 and response.json()["code"] == "verify_locked"
-        assert int(response["Retry-After"]) == 6 * 3600  # rolling: one more try every 24 h / 4
-        assert len(sms_outbox) == sent
-        assert request_code(api, phone=OTHER).status_code == 200  # only that number
-    with freeze_time("2026-03-01 15:59:59"):
-        assert request_code(api).json()["code"] == "verify_locked"
-    with freeze_time("2026-03-01 16:00:01"):  # no calendar edge: 6 h after the last failure
-        assert request_code(api).status_code == 200
-        assert verify(api, last_code(sms_outbox)).status_code == 200
-
-
-def test_a_success_resets_the_number_budget_of_its_network(api, sms_outbox, no_cooldown):
-    """Not the number-wide one: an owner who signs in often must not refill an attacker's budget."""
-    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 3
-    for _ in range(3):
-        request_code(api)
-        code = last_code(sms_outbox)
-        assert verify(api, wrong(code)).status_code == 401
-        assert verify(api, wrong(code)).status_code == 401
-        assert verify(api, code).status_code == 200
-
-
 @pytest.mark.django_db(transaction=True)
 def test_sixteen_parallel_wrong_guesses_spend_the_budget_exactly(sms_outbox, settings):
+    """Ten spend the number's budget; the eleventh, on a short code of a guessed-at number, ends it;
+    the other five find no code. One script a try: no interleaving can let more through."""
     settings.OTP_MAX_ATTEMPTS = 16
-    settings.OTP_MAX_FAILURES_PER_NUMBER = settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 10
+    settings.OTP_MAX_FAILURES_PER_NUMBER = 10
     request_code(APIClient())
     code = wrong(last_code(sms_outbox))
     answers = run_concurrently(16, lambda: verify(APIClient(), code).json()["code"])
-    assert sorted(answers) == ["otp_invalid"] * 10 + ["verify_locked"] * 6
+    assert sorted(answers) == ["otp_expired"] * 5 + ["otp_invalid"] * 11
 
 
 def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
@@ -127,7 +91,7 @@ def test_a_country_refusal_does_not_spend_the_global_cap(api, sms_outbox, settin
 def test_test_number_attempts_survive_a_new_request(api, sms_outbox, settings):
     """Was: 1,000 guesses at a test number's fixed code in 3 s, no 429."""
     settings.OTP_TEST_NUMBERS = {"+919000000000": "123456"}
-    settings.OTP_MAX_FAILURES_PER_NUMBER = settings.OTP_MAX_FAILURES_PER_NUMBER_PER_NETWORK = 1000
+    settings.OTP_MAX_FAILURES_PER_NUMBER = 1000
     for _ in range(3):
         request_code(api, phone="+919000000000")
         assert verify(api, "654321", phone="+919000000000").status_code == 401
@@ -218,19 +182,23 @@ def test_a_users_story_is_kept_and_goes_with_the_account(api, sms_outbox, settin
 
 
 def test_a_code_is_checked_in_one_redis_round_trip(sms_outbox, settings, own_redis, db):
-    """Budgets, the try, the comparison and the consumption: one script call on the cache's Redis
-    (watched with MONITOR on a Redis only this test uses)."""
+    """Locks, budgets, the try, the comparison and the consumption: one script call on the cache's
+    Redis, for a verify that names its request (watched with MONITOR on a Redis only this test uses;
+    without a verification_id, one GET first finds the newest request)."""
     settings.CACHES = {
         "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": own_redis.url, "KEY_PREFIX": "one-trip"}
     }
     server = redis.Redis.from_url(own_redis.url)
-    for phone in (PHONE, "+919876500002"):
-        otp.request_code(phone=phone, name="Asha", client_ip="192.0.2.7", language="en")
+    ids = {
+        phone: otp.request_code(phone=phone, name="Asha", client_ip="192.0.2.7", language="en").verification_id
+        for phone in (PHONE, "+919876500002")
+    }
     codes = {message.to: message.code for message in sms_outbox}
     with pytest.raises(OTPInvalid):  # loads the script, so the counted call below is a plain EVALSHA
         otp.verify_code(phone="+919876500002", code=wrong(codes["+919876500002"]), client_ip="192.0.2.7")
     with server.monitor() as monitor:
-        assert otp.verify_code(phone=PHONE, code=codes[PHONE], client_ip="192.0.2.7").name == "Asha"
+        verified = otp.verify_code(phone=PHONE, code=codes[PHONE], client_ip="192.0.2.7", verification_id=ids[PHONE])
+        assert verified.name == "Asha"
         server.echo("done")
         sent = []
         while "done" not in (command := monitor.next_command())["command"]:
@@ -239,58 +207,18 @@ def test_a_code_is_checked_in_one_redis_round_trip(sms_outbox, settings, own_red
     assert [name for name in sent if name != "HELLO"] == ["EVALSHA"]  # HELLO: the echo's new connection
 
 
-def test_attackers_on_five_networks_cannot_stop_the_owner(sms_outbox):
-    """Third probe, item 5 (a): five attacker networks spend every code and guess their caps allow,
-    for an hour; the owner, from a sixth network, gets a fresh code and signs in."""
-    attackers = [f"198.51.{n}.7" for n in range(5)]
-    start = timezone.now()
-    for minute in range(0, 60, 6):
-        with freeze_time(start + timedelta(minutes=minute, seconds=1)):
-            for address in attackers:
-                request_code(APIClient(), REMOTE_ADDR=address)
-                for _ in range(5):
-                    verify(APIClient(), "000000", REMOTE_ADDR=address)
-    with freeze_time(start + timedelta(minutes=60, seconds=2)):
-        assert verify(APIClient(), "000000", REMOTE_ADDR=attackers[0]).json()["code"] == "verify_locked"
-        owner = APIClient()
-        assert request_code(owner, REMOTE_ADDR="203.0.113.9").status_code == 200
-        signed_in = verify(owner, last_code(sms_outbox), REMOTE_ADDR="203.0.113.9")
-        assert signed_in.status_code == 200, signed_in.json()
-
-
-def test_the_guessing_bound_holds_with_unlimited_addresses(sms_outbox, settings):
-    """Item 5 (b): whatever the addresses, the number takes OTP_MAX_FAILURES_PER_NUMBER wrong codes
-    at once and then one per OTP_FAILURE_WINDOW / that, so at most 26 * 366 a year (README)."""
-    settings.OTP_RESEND_COOLDOWN = 0
-    wrong_codes, start = 0, timezone.now()
-    for n in range(40):  # 40 networks, a code and five guesses each
-        with freeze_time(start + timedelta(seconds=n)):
-            address = f"10.{n}.0.1"
-            request_code(APIClient(), REMOTE_ADDR=address)
-            answers = [verify(APIClient(), "000000", REMOTE_ADDR=address).json()["code"] for _ in range(5)]
-            wrong_codes += answers.count("otp_invalid")
-    assert wrong_codes == 26
-    interval = 86400 / 26
-    with freeze_time(start + timedelta(seconds=40 + interval)):
-        request_code(APIClient(), REMOTE_ADDR="10.99.0.1")
-        answers = [verify(APIClient(), "000000", REMOTE_ADDR="10.99.0.1").json()["code"] for _ in range(3)]
-    assert answers == ["otp_invalid", "verify_locked", "verify_locked"]
-
-
 def test_an_operator_lifts_a_lock_with_the_command(api, sms_outbox, no_cooldown, caplog):
     from django.core.management import call_command
 
     from accounts.models import AuditEvent
 
     User.objects.create_user(PHONE, "Asha")
-    no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 2
-    request_code(api)
-    verify(api, "000000")
-    verify(api, "000000")
+    call_command("lock_number", "9876543210", "--hours", "2")  # any spelling: national, in PHONE_DEFAULT_REGION
     assert request_code(api).json()["code"] == "verify_locked"
-    call_command("unlock_number", "9876543210")  # any spelling: national, in PHONE_DEFAULT_REGION
+    call_command("unlock_number", "+91 98765 43210")
     assert request_code(api).status_code == 200
     assert verify(api, last_code(sms_outbox)).status_code == 200
+    assert AuditEvent.objects.filter(event="number_locked").get().detail == "by command"
     event = AuditEvent.objects.filter(event="number_unlocked").get()
     assert event.detail == "by command"
     assert any(getattr(r, "event", "") == "number_unlocked" for r in caplog.records)
@@ -298,7 +226,7 @@ def test_an_operator_lifts_a_lock_with_the_command(api, sms_outbox, no_cooldown,
 
 def test_a_cache_that_came_back_empty_hands_out_no_fresh_budget(api, sms_outbox, no_cooldown, caplog):
     """Nothing lost, item 5: a Redis restarted empty forgot every budget; for a failure window a
-    number's budget counts as half spent (2 wrong codes of 4, from any network), with an audit line."""
+    number's budget counts as half spent (2 wrong codes of 4 lengthen its codes), with an audit line."""
     from django.core.cache import cache
 
     no_cooldown.OTP_MAX_FAILURES_PER_NUMBER = 4
@@ -307,16 +235,18 @@ def test_a_cache_that_came_back_empty_hands_out_no_fresh_budget(api, sms_outbox,
     cache.clear()  # the restart
     request_code(api)  # the first code request notices (the delivery gates' marker is gone)
     code = last_code(sms_outbox)
-    answers = [verify(api, wrong(code)).json()["code"] for _ in range(3)]
-    assert answers == ["otp_invalid", "otp_invalid", "verify_locked"]
+    answers = [verify(api, wrong(code)).json()["attempts_left"] for _ in range(3)]
+    assert answers == [4, 3, 0]  # the second spent the budget; the third ended the short code
+    request_code(api)
+    assert len(last_code(sms_outbox)) == 9
     assert [r for r in caplog.records if getattr(r, "event", "") == "cache_lost"]
     if hasattr(cache, "ttl"):  # django-redis: the marker lasts one failure window
         assert 86390 <= cache.ttl("limits:cache-lost") <= 86400
     cache.delete("limits:cache-lost")  # the window has passed
     request_code(api, phone="+919876500007")
     code = last_code(sms_outbox)
-    answers = [verify(api, wrong(code), phone="+919876500007").json()["code"] for _ in range(3)]
-    assert answers == ["otp_invalid"] * 3
+    answers = [verify(api, wrong(code), phone="+919876500007").json()["attempts_left"] for _ in range(3)]
+    assert answers == [4, 3, 2]
 
 
 def test_a_first_start_is_not_a_loss(api, sms_outbox, no_cooldown):

@@ -89,7 +89,7 @@ def test_messages_and_sms_follow_accept_language(api, sms_outbox, settings):
         f"Cheershare चुनने के लिए धन्यवाद! आपका वन-टाइम पासवर्ड {code} है।\nयह कोड किसी के साथ साझा न करें।"
     )
     wrong = api.post("/v1/signup", {"phone_number": PHONE, "otp": "99999"}, format="json", HTTP_ACCEPT_LANGUAGE="hi")
-    assert wrong.json()["code"] == "invalid" and wrong.json()["fields"]["otp"] == ["6 अंकों का कोड दर्ज करें।"]
+    assert wrong.json()["code"] == "invalid" and wrong.json()["fields"]["otp"] == ["संदेश में मिला कोड दर्ज करें, केवल अंक।"]
     cooldown = request_code(api, HTTP_ACCEPT_LANGUAGE="hi")
     assert cooldown.json() == {
         "success": False,

@@ -13,13 +13,16 @@ pytestmark = pytest.mark.django_db
 def test_code_request_answers_contract_shape(api, sms_outbox):
     response = request_code(api)
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert body == {
         "success": True,
         "message": "OTP sent successfully",
         "expires_in": 300,
         "resend_in": 60,
         "channel": "sms",
+        "verification_id": body["verification_id"],
     }
+    assert len(body["verification_id"]) >= 16
     assert sms_outbox[-1].to == PHONE
     assert (
         sms_outbox[-1].body == f"Thank you for choosing Cheershare! Your one-time password is {last_code(sms_outbox)}."
@@ -168,8 +171,8 @@ def test_wrong_code_counts_attempts_then_destroys_code(api, sms_outbox, settings
     answers = [verify(api, wrong).json() for _ in range(3)]
     assert [a["code"] for a in answers] == ["otp_invalid"] * 3
     assert [a["attempts_left"] for a in answers] == [2, 1, 0]
-    assert answers[0]["error"] == "Invalid or expired OTP"
-    assert answers[2]["error"] == "Invalid OTP, and no attempts are left for this code: request a new one."
+    assert answers[0]["error"] == "That code is not right, 2 tries left."
+    assert answers[2]["error"] == "That code is not right, and no tries are left for it: ask for a new one."
     after = verify(api, code)
     assert after.status_code == 401 and after.json()["code"] == "otp_expired"
 
@@ -287,10 +290,10 @@ def test_every_sign_in_sets_last_login(api, sms_outbox, settings):
     assert first is not None and User.objects.get().last_login > first
 
 
-def test_a_verify_writes_in_four_statements_and_the_session_brings_its_audit_row(api, sms_outbox):
+def test_a_verify_writes_in_five_statements_and_the_session_brings_its_audit_row(api, sms_outbox):
     """The user (one upsert), the session (its signed_in audit row comes with the INSERT: the trigger of
-    accounts migration 0004), its two tokens (one INSERT) and the message's verified mark, in one
-    transaction."""
+    accounts migration 0004), its two tokens (one INSERT), the device's token and the message's
+    verified mark, in one transaction."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -301,7 +304,7 @@ def test_a_verify_writes_in_four_statements_and_the_session_brings_its_audit_row
     request_code(api)
     with CaptureQueriesContext(connection) as queries:
         assert verify(api, last_code(sms_outbox), device_name="Pixel 8").status_code == 200
-    assert [sql.split()[0] for sql in statements(queries)] == ["INSERT", "INSERT", "INSERT", "UPDATE"]
+    assert [sql.split()[0] for sql in statements(queries)] == ["INSERT", "INSERT", "INSERT", "INSERT", "UPDATE"]
     session, user = Session.objects.get(), User.objects.get()
     audit = AuditEvent.objects.get()
     assert (audit.user_id, audit.event, audit.detail, audit.created_at) == (

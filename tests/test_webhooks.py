@@ -101,7 +101,7 @@ def test_writing_an_event_is_one_insert_in_the_changes_transaction(api, sms_outb
         verify(api, last_code(sms_outbox))
     sql = statements(queries)
     assert sum(1 for s in sql if s.startswith('INSERT INTO "events"')) == 2  # user.created, session.created
-    assert len(sql) == 6  # the verify's four statements, and one INSERT per event
+    assert len(sql) == 7  # the verify's five statements, and one INSERT per event
 
 
 def test_a_rolled_back_change_leaves_no_event(receiver):
@@ -129,7 +129,8 @@ def test_every_type_and_never_a_secret(api, sms_outbox, receiver, django_capture
             format="json",
             **auth(second["token"]),
         )
-        account_signals.number_locked.send(sender=None, phone="+919876500002")
+        account_signals.codes_lengthened.send(sender=None, phone="+919876500002")
+        account_signals.number_locked.send(sender=None, phone="+919876500002", by="command")
         until = timezone.now() + timedelta(hours=1)
         messaging_signals.region_closed.send(
             sender=None, region="IN", prefix="+9198765", conversion=0.0, sample=20, until=until
@@ -138,11 +139,11 @@ def test_every_type_and_never_a_secret(api, sms_outbox, receiver, django_capture
     events = receiver.events()
     assert {e["type"] for e in events} == {
         "user.created", "user.updated", "user.phone_changed", "user.deleted", "session.created",
-        "session.ended", "session.refresh_reused", "phone.locked", "region.closed",
+        "session.ended", "session.refresh_reused", "phone.guessed_at", "phone.locked", "region.closed",
     }  # fmt: skip
     text = str([body for _, body in receiver.requests])
     secrets = [first["token"], first["refresh_token"], fresh["token"], fresh["refresh_token"], second["token"]]
-    secrets += [m.code for m in sms_outbox]
+    secrets += [m.code for m in sms_outbox] + [first["device_token"], second["device_token"]]
     assert not any(secret in text for secret in secrets)
     changed = next(e for e in events if e["type"] == "user.phone_changed")["data"]
     assert (changed["phone_number"], changed["old_phone_number"]) == ("+919876505678", PHONE)

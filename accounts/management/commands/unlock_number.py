@@ -6,7 +6,7 @@ from accounts.phone import normalize_phone
 
 
 class Command(BaseCommand):
-    help = "Lift a number's sign-in lock (its failure budgets, from every network); leaves an audit event."
+    help = "Lift a number's sign-in lock and failure budget (its codes are normal length again); leaves an audit event."
 
     def add_arguments(self, parser):
         parser.add_argument("number", help="The phone number, E.164 or national (PHONE_DEFAULT_REGION).")
