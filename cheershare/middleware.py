@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
@@ -124,3 +125,4 @@ def admin_only(middleware):
 AdminOnlySessionMiddleware = admin_only(SessionMiddleware)
 AdminOnlyAuthenticationMiddleware = admin_only(AuthenticationMiddleware)
 AdminOnlyMessageMiddleware = admin_only(MessageMiddleware)
+AdminOnlyCSPMiddleware = admin_only(CSPMiddleware)  # the API answers JSON: a policy guards pages

@@ -11,7 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from accounts.app_settings import AccountSettings
 from cheershare.conf import from_environment, parse_bool, parse_host_port, parse_list, sentinel_location
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "messaging",
     "accounts",
     "tokens",
@@ -75,9 +78,26 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "cheershare.middleware.AdminOnlyAuthenticationMiddleware",
     "cheershare.middleware.AdminOnlyMessageMiddleware",
+    "cheershare.middleware.AdminOnlyCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# The admin's pages (the only HTML served) send this policy (django-csp, cheershare.middleware):
+# nothing but this origin's scripts, styles and images, no framing; a page's own <style> carries
+# the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "cheershare.urls"
 WSGI_APPLICATION = "cheershare.wsgi.application"
@@ -226,6 +246,13 @@ CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Webhook deliveries have a queue of their own, so a slow receiver never holds a sign-in code behind
+# it. A worker started without -Q takes both queues; `-Q <default>` and `-Q <events>` split them.
+CELERY_EVENTS_QUEUE = os.environ.get("CELERY_EVENTS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}.events")
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_EVENTS_QUEUE)
+]
+CELERY_TASK_ROUTES = {"events.tasks.*": {"queue": CELERY_EVENTS_QUEUE, "routing_key": CELERY_EVENTS_QUEUE}}
 # Seconds a connection to the broker, or a publish and its confirm, may take (a code request waits for
 # it); after a failure, each server process answers code requests 503 for 5 s without asking.
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("BROKER_TIMEOUT", 0.5)

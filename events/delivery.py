@@ -4,34 +4,32 @@ One attempt: the URL must be allowed (with DEBUG off: https only, unless WEBHOOK
 every address its host resolves to must be public unless WEBHOOK_ALLOW_PRIVATE (checked at every send, so a name made to
 resolve to an inside address after the endpoint was added is refused; a resolver that answers
 differently between the check and the connection a moment later is not caught: that would need the
-connection pinned to the checked address). No redirects are followed; WEBHOOK_TIMEOUT seconds. A 2xx
-delivers; anything else is retried at RETRY_DELAYS, then given up; an endpoint failing for
-WEBHOOK_DISABLE_AFTER is disabled.
+connection pinned to the checked address). No redirects are followed; WEBHOOK_TIMEOUT seconds for
+the whole exchange and at most 64 KiB of the answer read (events.exchange). A 2xx delivers; anything
+else is retried at RETRY_DELAYS, then given up; an endpoint failing for WEBHOOK_DISABLE_AFTER is
+disabled. Attempts are counted when claimed (events.tasks), so one cut short by a dying worker counts.
 """
 
+import http.client
 import ipaddress
 import logging
 import socket
-import threading
 import time
 from datetime import datetime, timedelta
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import orjson
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from cheershare.sealing import box
-from events import signals
+from events import exchange, signals
+from events.address import refused_address
 from events.app_settings import RETRY_DELAYS, app_settings
 from events.models import DELIVERED, FAILED, PENDING, Attempt, Delivery, Endpoint
 
 logger = logging.getLogger(__name__)
-METADATA = ipaddress.ip_network("169.254.169.254/32")
 
 
 class Refused(Exception):
@@ -51,37 +49,20 @@ def check_url(url: str) -> None:
     except OSError as error:
         raise Refused(f"cannot resolve {parts.hostname}: {error}") from None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not app_settings.WEBHOOK_ALLOW_PRIVATE and (not ip.is_global or ip in METADATA):
+        if not app_settings.WEBHOOK_ALLOW_PRIVATE and refused_address(ipaddress.ip_address(address.split("%")[0])):
             raise Refused(f"{parts.hostname} resolves to a non-public address")
 
 
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    """This thread's HTTP session: connections to a receiver are kept open between deliveries."""
-    if not hasattr(_local, "session"):
-        _local.session = requests.Session()
-    return _local.session
-
-
-@lru_cache(maxsize=256)
-def _signer(sealed_secret: bytes) -> Webhook:
-    """The signer of an endpoint's secret, opened once per process (by its sealed bytes: a rotated
-    secret is another key)."""
-    return Webhook(box("webhook-secret").decrypt(sealed_secret).decode())
-
-
 def attempt(delivery: Delivery) -> bool:
-    """Send ``delivery`` once and record the attempt; True when delivered."""
+    """Send ``delivery`` once (its attempt already counted by the claim) and record it; True when
+    delivered."""
     event, endpoint = delivery.event, delivery.endpoint
     body = orjson.dumps(event.payload)
     started, began = timezone.now(), time.monotonic()
     status, error = None, ""
     try:
         check_url(endpoint.url)
-        signature = _signer(bytes(endpoint.sealed_secret)).sign(event.webhook_id, started, body)
+        signature = Webhook(endpoint.secret).sign(event.webhook_id, started, body)
         headers = {
             "content-type": "application/json",
             "webhook-id": event.webhook_id,
@@ -89,16 +70,14 @@ def attempt(delivery: Delivery) -> bool:
             "webhook-signature": signature,
             "user-agent": "Cheershare-Webhooks/1",
         }
-        response = _session().post(
-            endpoint.url, data=body, headers=headers, timeout=app_settings.WEBHOOK_TIMEOUT, allow_redirects=False
-        )
-        status = response.status_code
-        response.close()
+        status = exchange.post(endpoint.url, body, headers, deadline=app_settings.WEBHOOK_TIMEOUT)
         if not 200 <= status < 300:
             error = f"HTTP {status}"
     except Refused as refused:
         error = f"refused: {refused}"
-    except requests.RequestException as failure:
+    except exchange.DeadlineExceeded:
+        error = f"no answer within {app_settings.WEBHOOK_TIMEOUT} s"
+    except (OSError, http.client.HTTPException) as failure:
         error = type(failure).__name__
     duration = int((time.monotonic() - began) * 1000)
     ok = not error
@@ -106,7 +85,6 @@ def attempt(delivery: Delivery) -> bool:
         Attempt.objects.create(
             delivery=delivery, started_at=started, status_code=status, duration_ms=duration, error=error[:200]
         )
-        delivery.attempts += 1
         if ok:
             delivery.state, delivery.delivered_at, delivery.next_attempt_at = DELIVERED, timezone.now(), None
         elif delivery.attempts > len(RETRY_DELAYS):

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from events.app_settings import app_settings
@@ -53,19 +54,20 @@ def dispatch(event_ids: list[int]) -> None:
 def deliver(delivery_id: int) -> None:
     """One attempt of a delivery that is due (a retry is scheduled by the sweep, not by countdown).
 
-    The attempt is claimed first (its due time moved past the attempt's longest run), so the queued
-    task and the sweep never send the same delivery at once; a worker that dies mid-attempt leaves it
-    due again once the claim lapses."""
+    The attempt is claimed first and counted (its due time moved past the attempt's longest run: the
+    exchange's deadline is WEBHOOK_TIMEOUT in all), so the queued task and the sweep never send the
+    same delivery at once; a worker that dies mid-attempt leaves it due again once the claim lapses,
+    that attempt counted."""
     now = timezone.now()
     claim = now + timedelta(seconds=2 * app_settings.WEBHOOK_TIMEOUT + 5)
     # (conditions on the row itself, no join: PostgreSQL checks them again on the row a concurrent
     # claim just updated; through a join's subquery it would not, and both would send)
     due = Delivery.objects.filter(pk=delivery_id, state=PENDING, next_attempt_at__lte=now)
-    if not due.update(next_attempt_at=claim):
+    if not due.update(next_attempt_at=claim, attempts=F("attempts") + 1):
         return
     delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
     if not delivery.endpoint.enabled:  # disabled meanwhile: due again if it is enabled again
-        Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=now)
+        Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=now, attempts=F("attempts") - 1)
         return
     attempt(delivery)
 

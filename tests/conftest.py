@@ -112,7 +112,8 @@ def live_env(transactional_db, fake_twilio, request):
         LOG_LEVEL="DEBUG",
     )
     yield env
-    forget_queue(env["CELERY_BROKER_URL"], env["CELERY_TASK_DEFAULT_QUEUE"])  # and messages no worker took
+    for queue in (env["CELERY_TASK_DEFAULT_QUEUE"], f"{env['CELERY_TASK_DEFAULT_QUEUE']}.events"):
+        forget_queue(env["CELERY_BROKER_URL"], queue)  # and messages no worker took
 
 
 @pytest.fixture
@@ -142,8 +143,8 @@ def start_server(live_env, live_processes):
 
 @pytest.fixture
 def start_worker(live_env, live_processes):
-    def start(pool: str = "solo", **env) -> CeleryWorker:
-        process = CeleryWorker({**live_env, **env}, pool=pool)
+    def start(pool: str = "solo", queues: str = "", **env) -> CeleryWorker:
+        process = CeleryWorker({**live_env, **env}, pool=pool, queues=queues)
         live_processes.append(process)
         return process
 

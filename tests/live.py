@@ -86,7 +86,9 @@ class WebServer(Process):
 
 
 class CeleryWorker(Process):
-    def __init__(self, env: dict, pool: str = "solo", *, concurrency: int = 1, quiet: bool = False):
+    def __init__(self, env: dict, pool: str = "solo", *, concurrency: int = 1, quiet: bool = False, queues: str = ""):
+        """``queues``: what it takes (-Q); by default both, the codes' and the webhooks'."""
+        default = env["CELERY_TASK_DEFAULT_QUEUE"]
         super().__init__(
             [
                 str(BIN / "celery"),
@@ -96,7 +98,7 @@ class CeleryWorker(Process):
                 f"--pool={pool}",
                 f"--concurrency={concurrency}",
                 "-Q",
-                env["CELERY_TASK_DEFAULT_QUEUE"],
+                queues or f"{default},{default}.events",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=WARNING" if quiet else "--loglevel=INFO",  # a quiet worker's lines go nowhere

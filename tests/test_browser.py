@@ -54,7 +54,11 @@ def story():
 
 
 def test_admin_country_page_and_user_story_in_chromium(live_server, story, browser, tmp_path):
+    """The admin keeps working under its Content-Security-Policy: no violation is reported, and the
+    country page's own style (allowed by its nonce) applies."""
     page = browser.new_page()
+    violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
     page.goto(live_server.url + "/admin/login/?next=/admin/")
     page.fill("input[name=username]", "+919000000001")
     page.fill("input[name=password]", "a-long-admin-password")
@@ -73,6 +77,8 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     assert rows.nth(1).locator("td").nth(3).inner_text() == "2"  # BR: both undelivered
     bars = rows.nth(0).locator("svg rect")
     assert bars.count() == 3 and rows.nth(0).locator("svg").is_visible()
+    number_cell = rows.nth(0).locator("td.num").first
+    assert number_cell.evaluate("cell => getComputedStyle(cell).textAlign") == "right"  # the nonce'd <style>
     page.screenshot(path=str(tmp_path / "by-country.png"))
 
     page.goto(f"{live_server.url}/admin/accounts/user/{story.pk}/change/")
@@ -89,3 +95,4 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     sessions = page.locator("#sessions-group").inner_text()
     assert "Pixel 8" in sessions and "iPhone 15" not in sessions  # ended, through the revocation path
     assert "tokens_revoked" in page.locator("table.audit-events").inner_text()
+    assert violations == []

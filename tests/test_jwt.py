@@ -32,7 +32,7 @@ SECRET = "introspection-secret-of-the-orders-service"
 @pytest.fixture
 def jwt_mode(settings):
     settings.TOKEN_FORMAT = "jwt"
-    settings.INTROSPECTION_SECRETS = [SECRET, "another-service-secret"]
+    settings.INTROSPECTION_SECRETS = [SECRET, "another-service-introspection-secret"]
     SigningKey.objects.rotate()  # as `manage.py signing_keys rotate` does before a production start
     return settings
 
@@ -256,7 +256,7 @@ def test_introspection_needs_a_known_secret(api, user, jwt_mode, secret):
     token = start_session(user=user).fields["access_token"]
     response = introspect(api, token, secret=secret)
     assert response.status_code == 401 and response.json()["code"] == "introspection_unauthorized"
-    assert introspect(api, token, secret="another-service-secret").json()["active"] is True
+    assert introspect(api, token, secret="another-service-introspection-secret").json()["active"] is True
 
 
 def test_introspection_is_404_when_no_secret_is_configured(api, user, settings):

@@ -283,3 +283,20 @@ def test_a_code_request_whose_publish_timed_out_still_verifies_when_its_message_
         wait_until(lambda: User.objects.filter(phone_number=PHONE).exists(), timeout=5, what="the account")
     finally:
         proxy.stop()
+
+
+def test_expired_device_tokens_are_purged_and_stop_working(sms_outbox, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.OTP_MAX_SENDS_PER_NUMBER_PER_HOUR = 1
+    ask()
+    device_token = verify(APIClient(), last_code(sms_outbox)).json()["device_token"]
+    with freeze_time(timezone.now() + timedelta(days=91)):
+        ask(address="198.51.100.7")
+        assert ask(address="203.0.113.9", device_token=device_token).json()["code"] == "throttled"
+        out = StringIO()
+        call_command("purge_known_devices", stdout=out)
+    assert out.getvalue().strip() == "deleted 1 expired device tokens"
+    assert not KnownDevice.objects.exists()

@@ -15,6 +15,7 @@ class TokenSettings(AppSettings):
     JWT_AUDIENCE = Knob("cheershare", str)  # the tokens' `aud`
     JWT_KEY_RELOAD_SECONDS = Knob(60, int)  # each process reads the signing keys again this often
     INTROSPECTION_SECRETS = Knob([], parse_list)  # bearer secrets of the services that may introspect
+    INTROSPECTION_MAX_FAILURES = Knob(20, int)  # wrong introspection secrets one address may send an hour
     TOKEN_LAST_USED_INTERVAL = Knob(60, int)  # last_used_at is written at most this often per token
     TOKEN_CACHE_SECONDS = Knob(0, int)  # 0: strict (a query per request); >0: per-process cache
     TOKEN_CACHE_SIZE = Knob(10000, int)  # most tokens one process remembers in cached mode
@@ -47,6 +48,14 @@ class TokenSettings(AppSettings):
                 (
                     "tokens.E003",
                     "SESSION_IDLE_TIMEOUT must be > 0, SESSION_MAX_AGE and REFRESH_REUSE_INTERVAL >= 0 seconds.",
+                )
+            )
+        if any(len(secret) < 32 for secret in self.INTROSPECTION_SECRETS):
+            found.append(
+                (
+                    "tokens.E006",
+                    "Each of INTROSPECTION_SECRETS must be at least 32 characters (python -c "
+                    "'import secrets; print(secrets.token_urlsafe(32))' makes one).",
                 )
             )
         return found

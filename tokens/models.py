@@ -229,10 +229,11 @@ class SessionManager(models.Manager.from_queryset(SessionQuerySet)):
     def resolve(self, session_id: int, *, user_id: int) -> "Session | None":
         """The live session ``session_id`` of the active user ``user_id``, with its user, or None (a
         JWT's check: strict, one indexed query; cached, remembered as tokens are, until revoked)."""
-        find = lambda: self._find(session_id, user_id)  # noqa: E731
+        find = lambda: self.current(session_id, user_id)  # noqa: E731
         return remembered(memo_key(session_id), find, lambda session: session.user_id == user_id)
 
-    def _find(self, session_id: int, user_id: int) -> "Session | None":
+    def current(self, session_id: int, user_id: int) -> "Session | None":
+        """The same, read from the database now (never remembered: the account as it is)."""
         found = self.select_related("user").filter(pk=session_id, user_id=user_id, user__is_active=True).first()
         return found if found is not None and found.is_live() else None
 

@@ -10,10 +10,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.client_ip import client_ip
 from cheershare.schema import error_responses
 from tokens.app_settings import app_settings
 from tokens.authentication import authorization_header
-from tokens.introspection import caller_allowed, introspect
+from tokens.introspection import Guessing, caller_allowed, introspect
 from tokens.keys import SigningKey
 
 JWKS_MAX_AGE = 300  # seconds a JWKS may be cached: a key is published before it signs by more than this
@@ -61,7 +62,7 @@ class IntrospectionView(PublicView):
                 },
             ),
             **error_responses(
-                400, 401, 404, 413, 415, name="Introspection", codes={401: ["introspection_unauthorized"]}
+                400, 401, 404, 413, 415, 429, name="Introspection", codes={401: ["introspection_unauthorized"]}
             ),
         },
         description="RFC 7662: whether a token (either format, access or refresh) is live, and its claims; "
@@ -71,7 +72,12 @@ class IntrospectionView(PublicView):
         if not app_settings.INTROSPECTION_SECRETS:
             raise Http404
         parts = authorization_header(request).split()
-        if len(parts) != 2 or parts[0].lower() != b"bearer" or not caller_allowed(parts[1].decode("latin-1")):
+        secret = parts[1].decode("latin-1") if len(parts) == 2 and parts[0].lower() == b"bearer" else ""
+        try:
+            allowed = caller_allowed(secret, client_ip(request))
+        except Guessing as guessing:
+            raise exceptions.Throttled(guessing.wait) from None
+        if not allowed:
             raise exceptions.AuthenticationFailed(code="introspection_unauthorized")
         data = IntrospectionInput(data=request.data)
         data.is_valid(raise_exception=True)
