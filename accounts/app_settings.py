@@ -26,7 +26,9 @@ class AccountSettings(AppSettings):
     OTP_RESEND_COOLDOWN = Knob(60, int)
     OTP_MAX_SENDS_PER_HOUR = Knob(5, int)  # codes to one number for one requester (a client network, a known device)
     OTP_MAX_SENDS_PER_NUMBER_PER_HOUR = Knob(10, int)  # codes to one number in all (known devices aside)
-    OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)
+    OTP_MAX_SENDS_PER_IP_PER_HOUR = Knob(30, int)  # codes asked from one source network (see SOURCE_PREFIX_*)
+    SOURCE_PREFIX_IPV4 = Knob(24, int)  # a source network, as the sign-in caps and the pumping alarm count it
+    SOURCE_PREFIX_IPV6 = Knob(48, int)
     # Wrong codes (across codes, from anywhere) over a rolling OTP_FAILURE_WINDOW before the number's
     # codes grow to OTP_LENGTH_UNDER_ATTACK; see the README's security section for the arithmetic.
     OTP_MAX_FAILURES_PER_NUMBER = Knob(10, int)
@@ -60,6 +62,8 @@ class AccountSettings(AppSettings):
         found = []
         if not 4 <= self.OTP_LENGTH <= 10:
             found.append(("accounts.E003", "OTP_LENGTH must be between 4 and 10 digits."))
+        if not (8 <= self.SOURCE_PREFIX_IPV4 <= 32 and 16 <= self.SOURCE_PREFIX_IPV6 <= 128):
+            found.append(("accounts.E008", "SOURCE_PREFIX_IPV4 must be 8-32 and SOURCE_PREFIX_IPV6 16-128."))
         if not self.OTP_LENGTH <= self.OTP_LENGTH_UNDER_ATTACK <= 12:
             found.append(("accounts.E007", "OTP_LENGTH_UNDER_ATTACK must be between OTP_LENGTH and 12 digits."))
         try:

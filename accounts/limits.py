@@ -12,8 +12,8 @@ bounded (``guessing_bound``) while the owner signs in with what the phone receiv
 operator's lock (``lock``) and a test number's spent budget (its fixed code cannot grow) answer
 ``verify_locked``. The failure budgets are rolling (GCRA, see accounts.counters).
 
-Per-address limits count an IPv6 client by its /64 (one subscriber holds a whole /64) and an
-IPv4-mapped address as IPv4.
+Per-source limits count a client by the network a customer holds (``source_key``: an IPv4 /24,
+an IPv6 /48), so one allocation's many addresses are one source; the refresh cap counts addresses.
 """
 
 import ipaddress
@@ -50,12 +50,15 @@ def admit_code_request(
     writes: list[Write],
     account: int | None = None,
     device: int | None = None,
-) -> list[Limit]:
+) -> tuple[list[Limit], bool]:
     """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
     all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
-    Returns the limits it counted, for ``give_back``. ``account``: the user whose number change this
-    code is for (PHONE_CHANGE_MAX_PER_DAY). ``device``: the known device of the number's account
-    asking (its own cooldown and cap, and none of the number-wide cap strangers may have spent).
+    Returns the limits it counted, for ``give_back``, and whether the number's range or region is
+    closed by the pumping alarm: such a request is admitted all the same (its answer must not tell
+    whether the number has an account) and its code is sent only to a number that has one.
+    ``account``: the user whose number change this code is for (PHONE_CHANGE_MAX_PER_DAY).
+    ``device``: the known device of the number's account asking (its own cooldown and cap, and none
+    of the number-wide cap strangers may have spent).
 
     Test numbers skip the gates and the send limits, not the failure budget."""
     if not test_number and app_settings.SMS_ALLOWED_REGIONS and region not in app_settings.SMS_ALLOWED_REGIONS:
@@ -64,12 +67,12 @@ def admit_code_request(
     if test_number:
         limits.append(_number_failures(phone, counts=False))
     else:
-        requester = f"dev:{device}" if device is not None else network_key(client_ip)
+        requester = f"dev:{device}" if device is not None else source_key(client_ip)
         limits = _gates(phone, region) + limits
         limits += [
             Limit(cooldown_key(phone, requester), 1, app_settings.OTP_RESEND_COOLDOWN, cooldown=True, name=COOLDOWN),
             Limit(f"n:ph:{phone}:{requester}", app_settings.OTP_MAX_SENDS_PER_HOUR, HOUR, name="phone"),
-            Limit(f"n:ip:{address_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR, name="ip"),
+            Limit(f"n:ip:{source_key(client_ip)}", app_settings.OTP_MAX_SENDS_PER_IP_PER_HOUR, HOUR, name="ip"),
             Limit("n:sms-global", app_settings.SMS_MAX_PER_HOUR, HOUR, name="sms_global"),
             Limit(f"n:sms-country:{region}", app_settings.SMS_MAX_PER_COUNTRY_PER_HOUR, HOUR, name="sms_country"),
         ]
@@ -82,9 +85,13 @@ def admit_code_request(
         _cache_came_back_empty()
         gates.reload()
         refusal = admit(limits, writes)
+    closed = refusal is not None and refusal.limit.name == REGION_CLOSED
+    if closed:
+        limits = [limit for limit in limits if limit.name != REGION_CLOSED]
+        refusal = admit(limits, writes)
     if refusal is not None:
         refuse(refusal, phone)
-    return [limit for limit in limits if limit.counts and limit.maximum > 0]
+    return [limit for limit in limits if limit.counts and limit.maximum > 0], closed
 
 
 def code_length(phone: str) -> int:
@@ -184,9 +191,9 @@ def lock(phone: str, seconds: int) -> None:
     cache.set(_lock(phone).key, math.ceil(time.time()) + seconds, seconds)
 
 
-@lru_cache(maxsize=4096)  # a sign-in request asks for its address's keys several times (limits, code, budgets)
+@lru_cache(maxsize=4096)
 def address_key(ip: str) -> str:
-    """The address a limit counts: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64."""
+    """The address the refresh cap counts: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -198,16 +205,23 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
-@lru_cache(maxsize=4096)
-def network_key(ip: str) -> str:
-    """The client network a number's limits count by: an IPv4 /24, an IPv6 /64."""
-    key = address_key(ip)
-    if "/" in key or ":" in key:
-        return key
+def source_key(ip: str) -> str:
+    """The network a customer holds, which the sign-in limits and the pumping alarm count a client
+    by: an IPv4 /24 and an IPv6 /48 (SOURCE_PREFIX_IPV4, SOURCE_PREFIX_IPV6); an IPv4-mapped
+    address as IPv4. One home or office allocation is one source, however many addresses it uses."""
+    return _network(ip, app_settings.SOURCE_PREFIX_IPV4, app_settings.SOURCE_PREFIX_IPV6)
+
+
+@lru_cache(maxsize=4096)  # a sign-in request asks for its source's keys several times (limits, code, budgets)
+def _network(ip: str, v4: int, v6: int) -> str:
     try:
-        return str(ipaddress.ip_network(f"{key}/24", strict=False))
+        address = ipaddress.ip_address(ip)
     except ValueError:
-        return key
+        return ip
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = v4 if address.version == 4 else v6
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
 def cooldown_key(phone: str, network: str) -> str:
@@ -234,7 +248,7 @@ def _number_failures(phone: str, *, counts: bool = True) -> Limit:
 
 def _address_failures(client_ip: str, *, counts: bool = True) -> Limit:
     maximum = app_settings.OTP_MAX_FAILURES_PER_IP_PER_HOUR
-    return Limit(f"fail:ip:{address_key(client_ip)}", maximum, HOUR, counts, name="ip_failures", rolling=True)
+    return Limit(f"fail:ip:{source_key(client_ip)}", maximum, HOUR, counts, name="ip_failures", rolling=True)
 
 
 def refuse(refusal: Refusal, phone: str) -> None:

@@ -66,13 +66,14 @@ def request_code(
     device = KnownDevice.objects.recognise(device_token, phone=phone) if device_token and changing_for is None else None
     if fixed is None and sending.breaker.open:  # the broker failed a moment ago: count nothing
         raise SMSUnavailable()
-    counted = limits.admit_code_request(
+    counted, closed = limits.admit_code_request(
         phone, region, client_ip, test_number=fixed is not None, writes=writes, account=account, device=device
     )
     issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel, verification_id)
     if fixed is None:
         try:
-            sending.queue_code(phone, code, language, expires_at, channel)
+            source = limits.source_key(client_ip)
+            sending.queue_code(phone, code, language, expires_at, channel, source=source, only_to_accounts=closed)
         except sending.NotQueued:
             limits.give_back(counted)
             raise SMSUnavailable() from None

@@ -3,11 +3,17 @@ numbers they rent, so what is being pumped is closed for SMS_REGION_BLOCK_SECOND
 
 A *range* is a number without its last SMS_RANGE_DIGITS digits (``+9198123`` for +91 98123 5xxxx).
 After each message, its range's last-hour conversion (verified / sent) is checked: under
-SMS_MIN_CONVERSION over at least SMS_MIN_CONVERSION_SAMPLE messages, the range closes. A whole
-region closes only when the collapse spans SMS_REGION_CLOSE_RANGES of its ranges within the hour
-and its last-hour volume is at least SMS_REGION_SURGE times its usual hourly volume (the week
-before) and at least SMS_REGION_MIN_VOLUME, more than a few addresses within their hourly caps can
-send: a handful of attackers can close what they pump, never a country.
+SMS_MIN_CONVERSION over at least SMS_MIN_CONVERSION_SAMPLE messages, whose unverified ones were
+asked from at least SMS_RANGE_MIN_SOURCES source networks (an IPv4 /24, an IPv6 /48: the message's
+``source``), the range closes. A whole region closes only when the collapse spans
+SMS_REGION_CLOSE_RANGES of its ranges within the hour, its last-hour volume is at least
+SMS_REGION_SURGE times its usual hourly volume (the week before) and at least SMS_REGION_MIN_VOLUME,
+and its unverified messages came from at least SMS_REGION_MIN_SOURCES networks. One network, whose
+own requests its hourly cap refuses, can close nothing for anyone else.
+
+While a range or region is closed, code requests for it are answered as any other (nothing may tell
+which numbers have accounts), and a code is sent only to a number that has an account
+(accounts.limits, messaging.tasks): the pump gets no message, a returning person gets theirs.
 
 A closing is written once (the row changes only from open to closed), so of several workers that
 see the same collapse, one logs it, counts it and tells the others. A range or region that opened
@@ -41,7 +47,8 @@ def check(phone: str) -> None:
     region, prefix = region_of(phone), range_of(phone)
     now = timezone.now()
     messages = Message.objects.filter(region=region, phone_number__startswith=prefix)
-    collapse = _collapse(region, prefix, messages, app_settings.SMS_MIN_CONVERSION_SAMPLE, now)
+    sample, sources = app_settings.SMS_MIN_CONVERSION_SAMPLE, app_settings.SMS_RANGE_MIN_SOURCES
+    collapse = _collapse(region, prefix, messages, sample, sources, now)
     if collapse is None:
         return
     conversion, sent = collapse
@@ -59,7 +66,7 @@ def _check_region(region: str, now) -> None:
     week = messages.filter(created_at__gte=now - HOUR - timedelta(weeks=USUAL_WEEKS), created_at__lt=now - HOUR)
     usual = week.count() / (USUAL_WEEKS * 7 * 24)
     volume = max(app_settings.SMS_REGION_MIN_VOLUME, app_settings.SMS_REGION_SURGE * usual)
-    collapse = _collapse(region, "", messages, volume, now)
+    collapse = _collapse(region, "", messages, volume, app_settings.SMS_REGION_MIN_SOURCES, now)
     if collapse is None:
         return
     conversion, sent = collapse
@@ -70,9 +77,10 @@ def _check_region(region: str, now) -> None:
     _close(region, "", conversion, sent, reason, now)
 
 
-def _collapse(region: str, prefix: str, messages, sample: float, now) -> tuple[float, int] | None:
+def _collapse(region: str, prefix: str, messages, sample: float, sources: int, now) -> tuple[float, int] | None:
     """(conversion, messages) of the last hour if it fell under the floor over at least ``sample``
-    messages (fewer, since it opened again, if it did within the hour); None otherwise, or if closed."""
+    messages (fewer, since it opened again, if it did within the hour) whose unverified ones came
+    from at least ``sources`` networks; None otherwise, or if closed."""
     block = RegionBlock.objects.filter(region=region, prefix=prefix).only("until").first()
     since = now - HOUR
     if block is not None and block.until > now:
@@ -82,6 +90,9 @@ def _collapse(region: str, prefix: str, messages, sample: float, now) -> tuple[f
     counts = messages.filter(created_at__gte=since).aggregate(sent=Count("id"), verified=Count("verified_at"))
     sent = counts["sent"]
     if sent < max(sample, 1) or counts["verified"] / sent >= app_settings.SMS_MIN_CONVERSION:
+        return None
+    unverified = messages.filter(created_at__gte=since, verified_at=None)
+    if unverified.values("source").distinct().count() < sources:
         return None
     return counts["verified"] / sent, sent
 

@@ -43,7 +43,9 @@ class MessagingSettings(AppSettings):
     # SMS_MIN_CONVERSION over at least SMS_MIN_CONVERSION_SAMPLE messages closes the range (the
     # number without its last SMS_RANGE_DIGITS digits) for SMS_REGION_BLOCK_SECONDS; a region closes
     # when SMS_REGION_CLOSE_RANGES of its ranges did within the hour in a surge: a last-hour volume of
-    # SMS_REGION_SURGE times its usual hourly one, and at least SMS_REGION_MIN_VOLUME messages.
+    # SMS_REGION_SURGE times its usual hourly one, and at least SMS_REGION_MIN_VOLUME messages. Each
+    # needs its unverified messages asked from at least SMS_RANGE_MIN_SOURCES (a range) or
+    # SMS_REGION_MIN_SOURCES (a region) source networks: one network never closes anything.
     SMS_MIN_CONVERSION = Knob(0.2, float)
     SMS_MIN_CONVERSION_SAMPLE = Knob(20, int)
     SMS_RANGE_DIGITS = Knob(5, int)
@@ -51,6 +53,8 @@ class MessagingSettings(AppSettings):
     SMS_REGION_SURGE = Knob(3.0, float)
     SMS_REGION_MIN_VOLUME = Knob(1000, int)
     SMS_REGION_BLOCK_SECONDS = Knob(3600, int)
+    SMS_RANGE_MIN_SOURCES = Knob(5, int)
+    SMS_REGION_MIN_SOURCES = Knob(20, int)
 
     @property
     def sms_backend(self) -> str:

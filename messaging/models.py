@@ -23,6 +23,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     verified_at = models.DateTimeField(_("code verified"), null=True, blank=True)
+    # the network that asked for the code (an IPv4 /24, an IPv6 /48): the pumping alarm counts them
+    source = models.CharField(_("asked from"), max_length=43, blank=True, default="")
 
     class Meta:
         db_table = "messages"

@@ -23,23 +23,22 @@ MARK_VERIFIED = f"""
 ALIASES = {"accepted": "queued", "scheduled": "queued", "read": "delivered"}
 
 
-def queued(task_id: str, phone: str, channel: str) -> None:
+def queued(task_id: str, phone: str, channel: str, source: str = "") -> None:
     """The record of a message just published for a worker (``queued``, no attempt yet), so a backlog
     shows. Never in the way of the message: if the database cannot take it, the worker writes it."""
     try:
         Message.objects.bulk_create(
-            [Message(task_id=task_id, phone_number=phone, region=region_of(phone), channel=channel)],
+            [Message(task_id=task_id, phone_number=phone, region=region_of(phone), channel=channel, source=source)],
             ignore_conflicts=True,  # the worker (or an eager run) may have written it first
         )
     except DatabaseError:
         logger.warning("message record not written; its worker will write it", extra={"phone": mask_phone(phone)})
 
 
-def start_attempt(task_id: str, phone: str, channel: str) -> Message:
+def start_attempt(task_id: str, phone: str, channel: str, source: str = "") -> Message:
     """The record of the message sent by task ``task_id`` (created by its first try), one attempt more."""
-    message, _created = Message.objects.get_or_create(
-        task_id=task_id, defaults={"phone_number": phone, "region": region_of(phone), "channel": channel}
-    )
+    defaults = {"phone_number": phone, "region": region_of(phone), "channel": channel, "source": source}
+    message, _created = Message.objects.get_or_create(task_id=task_id, defaults=defaults)
     Message.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
     return message
 

@@ -53,8 +53,12 @@ def send_code(
     expires_at: int,
     channel: str = "sms",
     unsure_since: float | None = None,
+    source: str = "",
+    only_to_accounts: bool = False,
 ) -> None:
     """Send one code by ``channel``; a WhatsApp refusal for the number sends it once by the fallback.
+    ``source`` is kept on the message's record (the pumping alarm counts sources); with
+    ``only_to_accounts`` (its range or region is closed) a number without an account is sent nothing.
 
     ``unsure_since``: an earlier try, begun then, may have reached the provider (its answer was lost).
     Twilio is asked before sending again; so is it when this task is delivered again after its worker
@@ -71,7 +75,12 @@ def send_code(
         if _account_disabled(phone):
             logger.warning("code for a disabled account: nothing sent", extra={"phone": mask_phone(phone)})
             return
-        record = records.start_attempt(self.request.id, phone, channel)
+        if only_to_accounts and not _has_account(phone):
+            logger.warning(
+                "closed range: code for a number without an account not sent", extra={"phone": mask_phone(phone)}
+            )
+            return
+        record = records.start_attempt(self.request.id, phone, channel, source)
     except DatabaseError:  # the SMS is not held back for its record: that is written afterwards
         logger.warning("database unavailable: SMS sent without its record", extra={"phone": mask_phone(phone)})
         record = None
@@ -96,13 +105,18 @@ def send_code(
         )
         metrics.SMS_DELIVERIES.labels("retried").inc()
         # once a try may have reached Twilio, every later try asks first
-        kwargs = {"channel": channel, "unsure_since": (unsure_since or started) if exc.unsure else unsure_since}
+        kwargs = {
+            "channel": channel,
+            "unsure_since": (unsure_since or started) if exc.unsure else unsure_since,
+            "source": source,
+            "only_to_accounts": only_to_accounts,
+        }
         raise self.retry(countdown=countdown, kwargs=kwargs) from None
     except PermanentSMSError as exc:
         _failed(self.request.id, phone, channel, record, exc, permanent=True)
         next_channel = fallback.channel_after(channel, exc.code)
         if next_channel:
-            enqueue(phone, sealed_code, language, expires_at, next_channel)
+            enqueue(phone, sealed_code, language, expires_at, next_channel, source=source)
         return
     if channel == "whatsapp" and sent.sid:
         fallback.stash(sent.sid, sealed_code, language, expires_at)
@@ -159,7 +173,16 @@ def record_later(self, *fields) -> None:
     alarm.check(outcome.phone)
 
 
-def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channel: str = "sms") -> None:
+def enqueue(
+    phone: str,
+    sealed_code: str,
+    language: str,
+    expires_at: int,
+    channel: str = "sms",
+    *,
+    source: str = "",
+    only_to_accounts: bool = False,
+) -> None:
     """Queue ``send_code``; it expires unrun with the code. Raises whatever the broker raises.
 
     The publish (and RabbitMQ's confirm of it) may take the broker's timeout (BROKER_TIMEOUT), no
@@ -169,9 +192,9 @@ def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channe
     task_id = uuid()
     options = dict(
         args=[phone, sealed_code, language, expires_at],
-        kwargs={"channel": channel},
+        kwargs={"channel": channel, "source": source, "only_to_accounts": only_to_accounts},
         argsrepr=repr((mask_phone(phone), "<sealed>", language, expires_at)),
-        kwargsrepr=repr({"channel": channel}),
+        kwargsrepr=repr({"channel": channel, "source": source, "only_to_accounts": only_to_accounts}),
         expires=datetime.fromtimestamp(expires_at, tz=UTC),
         retry=False,
         task_id=task_id,
@@ -185,7 +208,7 @@ def enqueue(phone: str, sealed_code: str, language: str, expires_at: int, channe
         except Exception:
             producer.__connection__.collect()
             raise
-    records.queued(task_id, phone, channel)
+    records.queued(task_id, phone, channel, source)
 
 
 def _account_disabled(phone: str) -> bool:
@@ -193,6 +216,11 @@ def _account_disabled(phone: str) -> bool:
     the request path). The user model is reached through AUTH_USER_MODEL, not the accounts app."""
     user_model = get_user_model()
     return user_model._default_manager.filter(**{user_model.USERNAME_FIELD: phone, "is_active": False}).exists()
+
+
+def _has_account(phone: str) -> bool:
+    user_model = get_user_model()
+    return user_model._default_manager.filter(**{user_model.USERNAME_FIELD: phone, "is_active": True}).exists()
 
 
 def _message(phone: str, region: str, code: str, language: str, channel: str) -> Message:

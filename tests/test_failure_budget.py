@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts import otp
 from accounts.exceptions import OTPInvalid
-from accounts.limits import address_key
+from accounts.limits import address_key, source_key
 from accounts.models import User
 from tests.helpers import PHONE, last_code, request_code, run_concurrently, verify
 
@@ -43,7 +43,7 @@ def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
     phones = [f"+9198765000{i:02d}" for i in range(4)]
     for phone in phones:
         request_code(api, phone=phone, REMOTE_ADDR="2001:db8::1")
-    request_code(api, phone=phones[3], REMOTE_ADDR="2001:db8:1::1")
+    request_code(api, phone=phones[3], REMOTE_ADDR="2001:db9::1")
     answers = [
         APIClient().post("/v1/signup", {"phone_number": p, "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8::1")
         for p in phones[:3]
@@ -54,7 +54,7 @@ def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
     )
     assert same_subscriber.status_code == 429 and same_subscriber.json()["code"] == "throttled"
     elsewhere = APIClient().post(
-        "/v1/signup", {"phone_number": phones[3], "otp": "000000"}, format="json", REMOTE_ADDR="2001:db8:1::1"
+        "/v1/signup", {"phone_number": phones[3], "otp": "000000"}, format="json", REMOTE_ADDR="2001:db9::1"
     )
     assert elsewhere.status_code == 401
 
@@ -62,14 +62,18 @@ def test_address_failure_budget_spans_numbers(api, sms_outbox, no_cooldown):
 @pytest.mark.parametrize(
     "address, key",
     [
-        ("203.0.113.9", "203.0.113.9"),
-        ("::ffff:203.0.113.9", "203.0.113.9"),
-        ("2001:db8:0:0:1234::1", "2001:db8::/64"),
-        ("2001:db8::1", "2001:db8::/64"),
+        ("203.0.113.9", "203.0.113.0/24"),
+        ("::ffff:203.0.113.9", "203.0.113.0/24"),
+        ("2001:db8:0:0:1234::1", "2001:db8::/48"),
+        ("2001:db8:0:7::1", "2001:db8::/48"),
     ],
 )
-def test_addresses_count_by_subscriber(address, key):
-    assert address_key(address) == key
+def test_sources_count_by_the_network_a_customer_holds(address, key):
+    assert source_key(address) == key
+
+
+def test_the_refresh_cap_counts_addresses():
+    assert address_key("203.0.113.9") == "203.0.113.9" and address_key("2001:db8::1") == "2001:db8::/64"
 
 
 def test_a_refused_request_starts_no_cooldown_and_spends_no_quota(api, sms_outbox, settings):
@@ -77,7 +81,7 @@ def test_a_refused_request_starts_no_cooldown_and_spends_no_quota(api, sms_outbo
     settings.OTP_MAX_SENDS_PER_IP_PER_HOUR = 1
     assert request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.1").status_code == 200
     assert request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.1").status_code == 429
-    assert request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.2").status_code == 200
+    assert request_code(api, phone=PHONE, REMOTE_ADDR="198.51.101.2").status_code == 200
 
 
 def test_a_country_refusal_does_not_spend_the_global_cap(api, sms_outbox, settings):
@@ -151,8 +155,8 @@ def test_tripped_limits_keep_their_audit_names(api, sms_outbox, settings):
     try:
         request_code(api, phone=PHONE, REMOTE_ADDR="198.51.100.1")
         request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.1")
-        request_code(api, phone=OTHER, REMOTE_ADDR="198.51.100.2")
-        request_code(api, phone="+919876500002", REMOTE_ADDR="198.51.100.3")
+        request_code(api, phone=OTHER, REMOTE_ADDR="198.51.101.2")
+        request_code(api, phone="+919876500002", REMOTE_ADDR="198.51.102.3")
     finally:
         signals.send_limit_tripped.disconnect(listen)
     assert heard == ["ip", "sms_country"]

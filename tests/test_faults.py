@@ -247,7 +247,7 @@ def test_a_stalled_broker_costs_sign_in_a_short_timeout_and_signed_in_traffic_no
         proxy.mend()
         answers = []
         wait_until(lambda: answers.append(ask(12)[:2]) or answers[-1][0] == 200, timeout=15, what="sign-in again")
-        sent_from_here = Limit(f"n:ip:{limits.address_key('127.0.0.1')}", 30, 3600)
+        sent_from_here = Limit(f"n:ip:{limits.source_key('127.0.0.1')}", 30, 3600)
         assert counters.current(sent_from_here) == 2  # the codes refused with 503 spent no send cap
     finally:
         proxy.stop()

@@ -106,6 +106,7 @@ def test_readme_flow_on_make_run_defaults(make_run):
         "expires_in": 300,
         "resend_in": 60,
         "channel": "sms",
+        "verification_id": sent["verification_id"],
     }
     body = {"phone_number": PHONE, "otp": code_from_log(read_log), "device_name": "my laptop"}
     signed_in, headers = call("/v1/signup", body)

@@ -126,15 +126,15 @@ def test_invalid_name_is_a_field_error(api, sms_outbox, name):
 
 @pytest.mark.services
 def test_only_a_keyed_hash_of_the_code_is_cached(api, sms_outbox):
-    request_code(api)
+    verification_id = request_code(api).json()["verification_id"]
     code = last_code(sms_outbox)
     client = cache.client.get_client()
     keys = client.keys("*")
     raw = b"".join(keys) + b"".join(client.dump(key) or b"" for key in keys)
     assert keys and code.encode() not in raw
-    subject = f"{PHONE}@127.0.0.0/24"  # the number, asked from the test client's network
+    subject = f"{PHONE}#{verification_id}"  # the number, and the request that asked
     pending = PendingCode.unpack(client.get(cache.make_key(state_key(subject))))  # raw bytes, read by a script
-    assert len(pending.digest) == 16 and pending.name == "Asha"
+    assert len(pending.digest) == 16 and pending.name == "Asha" and pending.length == 6
 
 
 def test_right_code_creates_user_and_issues_token(api, sms_outbox):
