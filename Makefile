@@ -65,6 +65,7 @@ test-latest:
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 ## worker: a Celery worker (set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/1)
 worker: $(VENV)/.installed

@@ -58,7 +58,7 @@ def change_phone(*, user, token, phone: str, code: str, client_ip: str, verifica
                 raise PhoneTaken()
             user.phone_number = phone
             user.save(update_fields=["phone_number"])
-            Session.objects.filter(user=user).exclude(pk=token.session_id).end()
+            Session.objects.filter(user=user).exclude(pk=token.session_id).end("number changed")
             Token.objects.filter(user=user, session__isnull=True).exclude(pk=token.pk).revoke()
             otp.record_verified(phone)
             signals.phone_changed.send(sender=change_phone, user=user, old_phone=old_phone, new_phone=phone)

@@ -10,19 +10,30 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import otp
 from accounts.models import User
+from core.moments import moment
 from messaging import twilio_errors
 from messaging.models import Message
 from tokens.admin import SessionColumns
 from tokens.models import Session, Token
 
 RECENT_ROWS = 20
+EVENT_WORDS = {
+    "signed_in": _("signed in"),
+    "session_ended": _("session ended"),
+    "wrong_code": _("wrong code"),
+    "codes_lengthened": _("codes lengthened"),
+    "number_locked": _("sign-in paused"),
+    "number_unlocked": _("sign-in lock lifted"),
+    "phone_changed": _("number changed"),
+    "refresh_reused": _("refresh token reused"),
+}
 
 
 class SessionInline(SessionColumns, admin.TabularInline):
-    """The user's sessions; deleting one ends it (through the one revocation path)."""
+    """The user's live sessions; deleting one ends it (through the one revocation path)."""
 
     model = Session
-    fields = ("device_name", "created_at", "last_used_at", "expiry", "live")
+    fields = ("device_name", "signed_in", "last_used", "expiry", "live")
     readonly_fields = fields
     extra = 0
     can_delete = True
@@ -51,23 +62,64 @@ class UserEditForm(UserChangeForm):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """The user's page leads with who they are and what they did: number, name, status, sessions
+    (live, and recently ended with how), messages and events; what only matters for staff accounts
+    (groups, permissions, password) is folded away unless the user is staff."""
+
     form = UserEditForm
     add_form = UserCreationForm
-    list_display = ("phone_number", "name", "created_at", "is_active", "is_staff", "live_sessions")
+    list_display = ("phone_number", "name", "joined", "is_active", "is_staff", "live_sessions")
     list_filter = ("is_active", "is_staff", "is_superuser", "created_at")
     search_fields = ("phone_number", "name")
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "last_login", "recent_messages", "recent_events", "webhook_events")
+    readonly_fields = (
+        "joined", "last_signed_in", "sessions_now", "recent_messages", "recent_events", "webhook_events",
+    )  # fmt: skip
     inlines = [SessionInline]
     actions = ["end_sessions", "unlock_numbers"]
-    fieldsets = (
-        (None, {"fields": ("phone_number", "name", "password")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Dates"), {"fields": ("created_at", "last_login")}),
-        (_("Recent messages to this number"), {"fields": ("recent_messages",)}),
-        (_("Recent events"), {"fields": ("recent_events", "webhook_events")}),
-    )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        staff = {"fields": ("is_staff", "is_superuser", "groups", "user_permissions", "password")}
+        if not obj.is_staff:
+            staff["classes"] = ("collapse",)
+        return (
+            (None, {"fields": ("phone_number", "name", "is_active", "joined", "last_signed_in")}),
+            (_("Sessions"), {"fields": ("sessions_now",)}),
+            (_("Recent messages to this number"), {"fields": ("recent_messages",)}),
+            (_("Recent events"), {"fields": ("recent_events", "webhook_events")}),
+            (_("Staff access"), staff),
+        )
+
+    @admin.display(description=_("joined"), ordering="created_at")
+    def joined(self, user: User) -> str:
+        return moment(user.created_at)
+
+    @admin.display(description=_("last signed in"))
+    def last_signed_in(self, user: User) -> str:
+        return moment(user.last_login) or _("never")
+
+    @admin.display(description=_("sessions"))
+    def sessions_now(self, user: User) -> str:
+        """Live sessions, then the recently ended ones with how each ended (their audit rows)."""
+        live = [
+            (session.device_name, moment(session.created_at), moment(session.last_used_at), moment(session.expiry))
+            for session in Session.objects.filter(user=user).live().order_by("-created_at")
+        ]
+        ended = [
+            (moment(event.created_at), event.detail)
+            for event in user.audit_events.filter(event="session_ended")[:RECENT_ROWS]
+        ]
+        columns = [_("device"), _("signed in"), _("last used"), _("ends if unused")]
+        return format_html(
+            "<h4>{}</h4>{}<h4>{}</h4>{}",
+            _("Live"),
+            _table("live-sessions", columns, live),
+            _("Recently ended"),
+            _table("ended-sessions", [_("ended"), _("how")], ended),
+        )
 
     def get_queryset(self, request):
         live = Session.objects.live().values("pk")
@@ -81,14 +133,17 @@ class UserAdmin(BaseUserAdmin):
     def recent_messages(self, user: User) -> str:
         messages = Message.objects.filter(phone_number=user.phone_number)[:RECENT_ROWS]
         rows = [
-            (_when(m.created_at), m.channel, m.status, twilio_errors.describe(m.error_code), _when(m.verified_at))
+            (moment(m.created_at), m.channel, m.status, twilio_errors.describe(m.error_code), moment(m.verified_at))
             for m in messages
         ]
         return _table("recent-messages", [_("sent"), _("channel"), _("status"), _("error"), _("code verified")], rows)
 
     @admin.display(description=_("events"))
     def recent_events(self, user: User) -> str:
-        rows = [(_when(e.created_at), e.event, e.detail) for e in user.audit_events.all()[:RECENT_ROWS]]
+        rows = [
+            (moment(e.created_at), EVENT_WORDS.get(e.event, e.event), e.detail)
+            for e in user.audit_events.all()[:RECENT_ROWS]
+        ]
         return _table("audit-events", [_("at"), _("event"), _("detail")], rows)
 
     @admin.display(description=_("webhook events"))
@@ -98,7 +153,7 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description=_("End every session of the selected users"))
     def end_sessions(self, request, queryset):
-        ended = Session.objects.filter(user__in=queryset).end()
+        ended = Session.objects.filter(user__in=queryset).end("ended by an admin")
         Token.objects.filter(user__in=queryset).revoke()  # and any token outside a session
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
@@ -108,10 +163,6 @@ class UserAdmin(BaseUserAdmin):
         for phone in phones:
             otp.unlock(phone, by=request.user.phone_number)
         self.message_user(request, _("%(count)d numbers unlocked.") % {"count": len(phones)})
-
-
-def _when(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 def _table(css_class: str, headers: list, rows: list[tuple]) -> str:

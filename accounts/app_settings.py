@@ -2,13 +2,13 @@
 
 ``settings.py`` reads the ones the environment sets; code reads them here (``app_settings.OTP_TTL``),
 lazily, so ``override_settings`` works. ``problems()`` is the one validation: start-up refuses a
-setting that cannot work, and ``manage.py check`` reports it (see cheershare.conf).
+setting that cannot work, and ``manage.py check`` reports it (see core.conf).
 """
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from cheershare.conf import AppSettings, Knob, parse_bool, parse_list, parse_upper_list
+from core.conf import AppSettings, Knob, parse_bool, parse_list, parse_upper_list
 
 
 def parse_test_numbers(raw: str) -> dict[str, str]:

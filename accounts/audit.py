@@ -13,7 +13,6 @@ from django.dispatch import receiver
 from accounts import signals
 from accounts.app_settings import app_settings
 from accounts.models import AuditEvent, User
-from events import signals as event_signals
 from messaging import signals as messaging_signals
 from messaging.numbers import mask_phone
 from tokens import signals as token_signals
@@ -124,7 +123,18 @@ def token_issued(sender, token, **kwargs):
 @receiver(token_signals.tokens_revoked)
 def tokens_revoked(sender, hashes, user_ids, **kwargs):
     _log("token_revoked", count=len(hashes), hash_prefixes=",".join(h.hex()[:8] for h in hashes[:20]))
-    _record(user_ids, "tokens_revoked", ",".join(h.hex()[:8] for h in hashes[:20]))
+
+
+@receiver(token_signals.sessions_ended)
+def sessions_ended(sender, ended, how="ended", **kwargs):
+    """One row per user, in a sentence: "signed out on Pixel 8", "signed out everywhere on 2 devices
+    (Pixel 8, iPhone 15)"."""
+    devices_by_user = {}
+    for _session_id, user_id, device in ended:
+        devices_by_user.setdefault(user_id, []).append(device or "an unnamed device")
+    for user_id, devices in devices_by_user.items():
+        where = devices[0] if len(devices) == 1 else f"{len(devices)} devices ({', '.join(devices)})"
+        _record([user_id], "session_ended", f"{how} on {where}")
 
 
 @receiver(token_signals.refresh_reused)
@@ -132,11 +142,6 @@ def refresh_reused(sender, session_id, user_id, **kwargs):
     """A spent refresh token came back after the reuse interval: taken as stolen, its session ended."""
     _log("refresh_reused", logging.WARNING, user_id=user_id, session_id=session_id)
     _record([user_id], "refresh_reused", f"session {session_id} ended")
-
-
-@receiver(event_signals.endpoint_disabled)
-def webhook_endpoint_disabled(sender, endpoint, failing_since, **kwargs):
-    _log("webhook_endpoint_disabled", logging.ERROR, endpoint=endpoint.url, failing_since=failing_since.isoformat())
 
 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)

@@ -92,7 +92,7 @@ def pending_writes(
 def subject_named(base: str, verification_id: str | None) -> str | None:
     """The subject a verify checks: the named request's, else the newest request's (None: none)."""
     if verification_id is None:
-        verification_id = cache.get(newest_key(base))
+        verification_id = counters.read(newest_key(base))
         if verification_id is None:
             return None
     return f"{base}#{verification_id}"

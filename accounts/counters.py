@@ -27,7 +27,7 @@ from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from cheershare.breaker import Breaker
+from core.breaker import Breaker
 
 
 class Limit(NamedTuple):
@@ -186,7 +186,7 @@ def delete_prefixed(prefix: str) -> None:
 
 def run_script(client, text: str, keys: list, args: list, *, past_breaker: bool = False):
     """Run a script (EVALSHA; its text is sent only if Redis lacks it), through the breaker: after
-    Redis timed out, every call fails at once for a few seconds (cheershare.breaker), unless
+    Redis timed out, every call fails at once for a few seconds (core.breaker), unless
     ``past_breaker`` (a repair that keeps trying until Redis answers)."""
     if breaker.open and not past_breaker:
         raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
@@ -200,6 +200,20 @@ def run_script(client, text: str, keys: list, args: list, *, past_breaker: bool 
 
 
 breaker = Breaker(5)
+
+
+def read(key: str):
+    """``cache.get(key)`` through the breaker, as the scripts go (a stalled Redis is asked once per
+    breaker window, not once per request)."""
+    if redis_client() is None:
+        return cache.get(key)
+    if breaker.open:
+        raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
+    try:
+        return cache.get(key)
+    except RedisTimeoutError:
+        breaker.trip()
+        raise
 
 
 def redis_client():

@@ -96,7 +96,7 @@ def admit_code_request(
 
 def code_length(phone: str) -> int:
     """OTP_LENGTH, or OTP_LENGTH_UNDER_ATTACK while strangers have spent ``phone``'s failure budget."""
-    if cache.get(attack_key(phone)) is not None:
+    if counters.read(attack_key(phone)) is not None:
         return app_settings.OTP_LENGTH_UNDER_ATTACK
     return app_settings.OTP_LENGTH
 

@@ -52,8 +52,8 @@ def request_code(
     or foreign one changes nothing). ``changing_for``: the signed-in user whose number would become
     ``phone`` (its daily change cap applies too). Test numbers skip the CAPTCHA and the send limits.
 
-    A code the broker did not take in time is kept (the message may still reach the phone), and
-    spends no send cap; the caller answers 503."""
+    A code whose publish timed out is kept (the broker may have taken it: the message may still reach
+    the phone); one the broker refused is discarded. Neither spends a send cap; the caller answers 503."""
     fixed = app_settings.test_numbers().get(phone)
     if fixed is None:
         require_captcha(captcha_token, client_ip)
@@ -74,7 +74,9 @@ def request_code(
         try:
             source = limits.source_key(client_ip)
             sending.queue_code(phone, code, language, expires_at, channel, source=source, only_to_accounts=closed)
-        except sending.NotQueued:
+        except sending.NotQueued as not_queued:
+            if not not_queued.maybe_sent:  # the broker was not reached: nothing can go out
+                code_store.discard(f"{base}#{verification_id}")
             limits.give_back(counted)
             raise SMSUnavailable() from None
         metrics.CODES_SENT.labels(region).inc()

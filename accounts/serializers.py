@@ -2,10 +2,12 @@
 
 import copy
 import unicodedata
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from ua_parser import parse as ua_parse
 
 from accounts.app_settings import app_settings
 from accounts.code_store import is_verification_id
@@ -24,6 +26,24 @@ def reject_control_characters(value: str) -> None:
 def clean_device_name(value: str) -> str:
     """A device name as stored: control characters dropped, trimmed, at most 100 characters."""
     return "".join(char for char in value if unicodedata.category(char) not in INVISIBLE).strip()[:100]
+
+
+def device_name_of(given: str, user_agent: str) -> str:
+    """The name a client gave its device, else one read from its User-Agent by ua-parser ("Chrome
+    Mobile on Android"), else the User-Agent itself (cleaned)."""
+    return clean_device_name(given) or clean_device_name(_named_agent(user_agent) or user_agent)
+
+
+@lru_cache(maxsize=1024)
+def _named_agent(user_agent: str) -> str:
+    if not user_agent:
+        return ""
+    found = ua_parse(user_agent[:1000])
+    browser = found.user_agent.family if found.user_agent and found.user_agent.family != "Other" else ""
+    system = found.os.family if found.os and found.os.family != "Other" else ""
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system
 
 
 class StrictCharField(serializers.CharField):

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 from accounts import limits, otp
 from accounts.account import change_phone, delete_account, request_phone_change
 from accounts.api_errors import SignInErrorsMixin
-from accounts.client_ip import client_ip
 from accounts.serializers import (
     CodeRequestInput,
     CodeSentOutput,
@@ -25,13 +24,14 @@ from accounts.serializers import (
     UserEnvelopeOutput,
     UserUpdateInput,
     VerifyInput,
-    clean_device_name,
+    device_name_of,
     user_data,
 )
 from accounts.signin import sign_in
-from cheershare.schema import error_responses
+from core.client_ip import client_ip
+from core.schema import error_responses
+from tokens.api_errors import RefreshErrorsMixin
 from tokens.refresh import refresh
-from tokens.views import RefreshErrorsMixin
 
 PAIR_EXAMPLE = {
     "token": "K3JQ7YB2XWXGQ5ZL5T4KQFZV3M",
@@ -136,7 +136,7 @@ class SignupView(SignInErrorsMixin, APIView):
 
     def _verify(self, request):
         data = _validated(VerifyInput, request.data)
-        device_name = clean_device_name(data.get("device_name") or request.headers.get("User-Agent", ""))
+        device_name = device_name_of(data.get("device_name", ""), request.headers.get("User-Agent", ""))
         result = sign_in(
             phone=data["phone_number"],
             code=data["otp"],

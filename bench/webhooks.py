@@ -19,19 +19,16 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from standardwebhooks import Webhook  # noqa: E402
 
 from tests.cleanup import forget_prefix, forget_queue  # noqa: E402
+from tests.fakes import FakeWebhookReceiver  # noqa: E402
 from tests.live import BIN, CeleryWorker, Process, RedisServer, base_env, wait_until  # noqa: E402
 
 DATABASE = f"cheershare_webhooks_{os.getpid()}"
@@ -59,47 +56,8 @@ with transaction.atomic():
 """
 
 
-class Receiver:
-    def __init__(self):
-        self.seen, self.bad, self.last = Counter(), 0, 0.0
-        self.accepted, self.again = set(), 0  # ids answered 2xx; receipts of an id already accepted
-        self.down_until = 0.0
-        self.lock = threading.Lock()
-        receiver, webhook = self, Webhook(SECRET)
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                try:
-                    webhook.verify(body, dict(self.headers))
-                    ok = True
-                except Exception:
-                    ok = False
-                down = time.monotonic() < receiver.down_until
-                with receiver.lock:
-                    event_id = self.headers["webhook-id"]
-                    receiver.seen[event_id] += 1
-                    receiver.bad += not ok
-                    receiver.last = time.perf_counter()
-                    receiver.again += event_id in receiver.accepted
-                    if not down:
-                        receiver.accepted.add(event_id)
-                self.send_response(503 if down else 204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @contextmanager
-def stack(receiver: "Receiver", broker_url: str, **env: str):
+def stack(receiver: "FakeWebhookReceiver", broker_url: str, **env: str):
     """The environment of a run, on a database of its own (migrated); at the end the receiver stops and
     the database, the cache keys and (on the shared Redis) the queue are removed."""
     subprocess.run(["createdb", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=True)
@@ -122,7 +80,7 @@ def stack(receiver: "Receiver", broker_url: str, **env: str):
         subprocess.run([*MANAGE, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         yield env
     finally:
-        receiver.server.shutdown()
+        receiver.stop()
         subprocess.run(["dropdb", "--if-exists", "-U", "postgres", "-h", "127.0.0.1", DATABASE], check=False)
         forget_prefix(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
         if broker_url == SHARED_BROKER:
@@ -141,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.drill:
         return drill(args)
-    receiver = Receiver()
+    receiver = FakeWebhookReceiver(SECRET)
     with stack(receiver, SHARED_BROKER) as env:
         worker = CeleryWorker(env, pool="threads", concurrency=args.threads, quiet=True)
         try:
@@ -177,7 +135,7 @@ def main() -> None:
 
 
 def drill(args) -> None:
-    receiver, broker = Receiver(), RedisServer().start()
+    receiver, broker = FakeWebhookReceiver(SECRET), RedisServer().start()
     processes, schedule = [], Path(f"/tmp/cheershare-drill-beat-{os.getpid()}")
     with stack(receiver, broker.url, EVENTS_SWEEP_SECONDS="1") as env:
         try:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cheershare.celery import app as celery_app
-from cheershare.errors import envelope
+from core.errors import envelope
 from messaging import heartbeat
 
 

@@ -26,7 +26,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from accounts.client_ip import client_ip
+from core.client_ip import client_ip
 from messaging.backlog import BacklogCollector
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -16,8 +16,9 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from cheershare import logs, metrics
-from cheershare.errors import envelope
+from cheershare import metrics
+from core import logs
+from core.errors import envelope
 
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ADMIN_PATH = "/admin/"

@@ -67,7 +67,7 @@ urlpatterns = [
     re_path(r"^(?!admin/|static/)[\s\S]*$", NotFoundView.as_view()),  # [\s\S]: newlines too
 ]
 
-handler400 = "cheershare.errors.bad_request"
-handler403 = "cheershare.errors.permission_denied"
-handler404 = "cheershare.errors.not_found"
-handler500 = "cheershare.errors.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

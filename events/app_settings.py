@@ -1,6 +1,6 @@
-"""The events app's settings (webhooks), with their defaults (read lazily; see cheershare.conf)."""
+"""The events app's settings (webhooks), with their defaults (read lazily; see core.conf)."""
 
-from cheershare.conf import AppSettings, Knob, parse_bool
+from core.conf import AppSettings, Knob, parse_bool
 
 RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds before each retry (Standard Webhooks')
 

@@ -105,7 +105,14 @@ def _note_endpoint(endpoint: Endpoint, ok: bool, at: datetime) -> None:
         Endpoint.objects.filter(pk=endpoint.pk, failing_since=None).update(failing_since=at)
     elif at - endpoint.failing_since >= timedelta(seconds=app_settings.WEBHOOK_DISABLE_AFTER):
         if Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(enabled=False):
-            logger.warning("webhook endpoint disabled after failing", extra={"endpoint": endpoint.pk})
+            logger.error(
+                "webhook_endpoint_disabled",
+                extra={
+                    "event": "webhook_endpoint_disabled",
+                    "endpoint": endpoint.url,
+                    "failing_since": endpoint.failing_since.isoformat(),
+                },
+            )
             signals.endpoint_disabled.send(sender=Endpoint, endpoint=endpoint, failing_since=endpoint.failing_since)
 
 

@@ -7,7 +7,7 @@ import secrets
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cheershare.sealing import box
+from core.sealing import box
 
 TYPES = (
     "user.created",

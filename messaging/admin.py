@@ -103,7 +103,8 @@ def _rows(figures: list[conversion.RegionFigures]) -> list[dict]:
     return [
         {
             "figures": row,
-            "delivery_percent": round(100 * row.delivery_rate, 1),
+            # no delivery report yet (a development run's console backend never sends one): no rate
+            "delivery_percent": round(100 * row.delivery_rate, 1) if row.delivered + row.failed else None,
             "conversion_percent": round(100 * row.conversion, 1),
             "sent_width": width(row.sent),
             "delivered_width": width(row.delivered),

@@ -1,11 +1,11 @@
 """The messaging app's settings: how a code reaches a phone (backends, Twilio, delivery records,
-suppression, the pumping alarm), each knob with its default beside its name (see cheershare.conf)."""
+suppression, the pumping alarm), each knob with its default beside its name (see core.conf)."""
 
 import re
 
 from django.conf import settings
 
-from cheershare.conf import AppSettings, Knob, parse_bool, parse_list
+from core.conf import AppSettings, Knob, parse_bool, parse_list
 
 CHANNELS = ("sms", "whatsapp", "voice")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cheershare.schema import error_responses
+from core.schema import error_responses
 from messaging import callbacks
 
 

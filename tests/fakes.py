@@ -1,8 +1,10 @@
-"""A Twilio-compatible loopback server: records every message and answers as scripted."""
+"""Loopback fakes of what we call over HTTP: Twilio (records every message and answers as scripted),
+a CAPTCHA siteverify, and a webhook receiver (the tests' and the benchmark's)."""
 
 import json
 import threading
 import time
+from collections import Counter
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -141,6 +143,68 @@ class FakeSiteverify:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/turnstile/v0/siteverify"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeWebhookReceiver:
+    """A loopback webhook receiver (keep-alive, as real ones are): keeps each request, checks its
+    signature with the standardwebhooks library, answers ``status`` (503 while ``down_until``, a
+    monotonic time, is ahead) after ``delay`` seconds. ``seen`` counts requests by webhook-id,
+    ``accepted`` holds the ids answered 2xx, ``again`` counts receipts of an id already accepted."""
+
+    def __init__(self, secret: str):
+        from standardwebhooks import Webhook
+
+        self.webhook = Webhook(secret)
+        self.requests, self.status, self.delay, self.down_until = [], 204, 0.0, 0.0
+        self.seen, self.bad, self.last, self.accepted, self.again = Counter(), 0, 0.0, set(), 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                headers = dict(self.headers)
+                status = 503 if time.monotonic() < receiver.down_until else receiver.status
+                receiver.record(headers, body, accepted=200 <= status < 300)
+                time.sleep(receiver.delay)
+                self.send_response(status)
+                if status in (301, 302):
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def record(self, headers: dict, body: bytes, *, accepted: bool) -> None:
+        try:
+            self.webhook.verify(body, headers)
+            signed = True
+        except Exception:
+            signed = False
+        with self.lock:
+            event_id = headers.get("webhook-id", "")
+            self.requests.append((headers, body))
+            self.seen[event_id] += 1
+            self.bad += not signed
+            self.last = time.perf_counter()
+            self.again += event_id in self.accepted
+            if accepted:
+                self.accepted.add(event_id)
+
+    def events(self) -> list[dict]:
+        """Every request's payload, verified with the endpoint's secret."""
+        return [self.webhook.verify(body, headers) for headers, body in self.requests]
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -8,8 +8,8 @@ import pytest
 from freezegun import freeze_time
 from rest_framework.test import APIRequestFactory
 
-from accounts.client_ip import client_ip
 from accounts.code_store import generate_code
+from core.client_ip import client_ip
 from tests.helpers import PHONE, last_code, log_lines, request_code, verify
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from accounts.models import User
-from cheershare.logs import JSONFormatter
+from core.logs import JSONFormatter
 from tests.helpers import PHONE, last_code, log_lines, request_code, verify
 from tests.live import BIN, request
 from tokens.models import Token

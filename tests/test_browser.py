@@ -6,11 +6,13 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.serializers import device_name_of
 from messaging.models import Message
 from tests.helpers import PHONE
-from tokens.models import Token
+from tokens.grants import start_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ANDROID_CHROME = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -42,10 +44,11 @@ def story():
     starts: Playwright's loop would make the ORM refuse to run in this thread)."""
     User.objects.create_superuser("+919000000001", "Admin", password="a-long-admin-password")
     user = User.objects.create_user(PHONE, "Asha")
-    for device in ["Pixel 8", "iPhone 15"]:
-        Token.objects.issue(user=user, device_name=device)
+    for device in ["Pixel 8", "iPhone 15", device_name_of("", ANDROID_CHROME)]:
+        start_session(user=user, device_name=device)
     now = timezone.now()
     rows = [("IN", PHONE, "delivered", now)] * 4 + [("BR", "+5511987654321", "undelivered", None)] * 2
+    rows += [("GB", "+447911123456", "sent", None)]  # no delivery report yet
     Message.objects.bulk_create(
         Message(phone_number=phone, region=region, task_id=f"t{i}", status=status, verified_at=verified)
         for i, (region, phone, status, verified) in enumerate(rows)
@@ -71,10 +74,11 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     assert page.locator("h1").inner_text() == "Delivery by country"
     first_table = page.locator(".by-country table").first
     rows = first_table.locator("tbody tr")
-    assert rows.count() == 2
+    assert rows.count() == 3
     assert rows.nth(0).locator("td").nth(0).inner_text() == "IN"  # busiest first
     assert [rows.nth(0).locator("td").nth(i).inner_text() for i in (1, 2, 4, 6)] == ["4", "4", "4", "100.0 %"]
     assert rows.nth(1).locator("td").nth(3).inner_text() == "2"  # BR: both undelivered
+    assert rows.nth(2).locator("td").nth(5).inner_text() == "no reports yet"  # GB: not 0.0 %
     bars = rows.nth(0).locator("svg rect")
     assert bars.count() == 3 and rows.nth(0).locator("svg").is_visible()
     number_cell = rows.nth(0).locator("td.num").first
@@ -84,8 +88,17 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     page.goto(f"{live_server.url}/admin/accounts/user/{story.pk}/change/")
     text = page.locator("#content-main").inner_text()
     assert "Pixel 8" in text and "iPhone 15" in text
+    first = page.locator("fieldset").first.inner_text()
+    assert PHONE in page.locator("#id_phone_number").input_value() and "Active" in first and "Joined" in first
+    live = page.locator("table.live-sessions")
+    assert "Chrome on Android" in live.inner_text()  # read from the User-Agent: no name was given
+    ends = live.locator("time").nth(2)
+    assert ends.inner_text().startswith(("29 days", "4 weeks", "1 month")) or "from now" in ends.inner_text()
+    assert ends.get_attribute("title").endswith("UTC")  # the exact time on hover
+    staff = page.locator("fieldset.collapse", has_text="Permissions")
+    assert staff.count() == 1 and not page.locator("#id_user_permissions_from").is_visible()  # folded away
     assert "delivered" in page.locator("table.recent-messages").inner_text()
-    assert page.locator("table.audit-events").inner_text().count("signed_in") == 2
+    assert page.locator("table.audit-events").inner_text().count("signed in") == 3
     page.screenshot(path=str(tmp_path / "user.png"), full_page=True)
 
     row = page.locator("#sessions-group tr", has_text="iPhone 15")
@@ -94,5 +107,7 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     page.wait_for_selector(".messagelist")
     sessions = page.locator("#sessions-group").inner_text()
     assert "Pixel 8" in sessions and "iPhone 15" not in sessions  # ended, through the revocation path
-    assert "tokens_revoked" in page.locator("table.audit-events").inner_text()
+    assert "ended by an admin on iPhone 15" in page.locator("table.ended-sessions").inner_text()
+    assert "session ended" in page.locator("table.audit-events").inner_text()
+    page.screenshot(path=str(tmp_path / "user-after.png"), full_page=True)
     assert violations == []

@@ -97,8 +97,8 @@ def test_the_openapi_code_enums_agree_with_docs_api(api):
 
 def test_the_openapi_examples_quote_the_messages_the_code_answers(settings):
     from accounts.api_errors import ANSWERS
-    from cheershare.errors import ServiceUnavailable
-    from cheershare.schema import EXAMPLES
+    from core.errors import ServiceUnavailable
+    from core.schema import EXAMPLES
     from messaging.views import SignatureInvalid
     from tokens.authentication import INVALID
     from tokens.refresh import RefreshInvalid, RefreshReused

@@ -93,7 +93,7 @@ def test_server_error_is_enveloped_without_traceback(client, settings):
     def boom(request):
         raise RuntimeError("internal detail")
 
-    urls = type("urls", (), {"urlpatterns": [path("boom", boom)], "handler500": "cheershare.errors.server_error"})
+    urls = type("urls", (), {"urlpatterns": [path("boom", boom)], "handler500": "core.errors.server_error"})
     settings.ROOT_URLCONF = urls
     client.raise_request_exception = False
     response = client.get("/boom")

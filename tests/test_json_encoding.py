@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from cheershare import logs
-from cheershare.renderers import FastJSONRenderer
+from core.renderers import FastJSONRenderer
 
 UTC = datetime.UTC
 PAYLOADS = [

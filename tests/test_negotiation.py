@@ -10,8 +10,8 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from cheershare.negotiation import LONGEST, REMEMBERED, RememberingContentNegotiation
-from cheershare.renderers import FastJSONRenderer
+from core.negotiation import LONGEST, REMEMBERED, RememberingContentNegotiation
+from core.renderers import FastJSONRenderer
 
 ACCEPTS = [
     None,

@@ -267,7 +267,10 @@ def test_a_code_request_whose_publish_timed_out_still_verifies_when_its_message_
 ):
     """The broker took the task but its confirmation was lost (503 to the client): the message still
     goes out once a worker runs it, and its code signs in, because the code was kept."""
+    from kombu import Connection
+
     proxy = BreakableProxy(5672)
+    rabbitmq = "amqp://guest:guest@127.0.0.1:5672//"
     try:
         server = start_server(workers=1, CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
         assert request(server.url + "/v1/signup", {"phone_number": OTHER})[0] == 200  # connected
@@ -275,7 +278,7 @@ def test_a_code_request_whose_publish_timed_out_still_verifies_when_its_message_
         status, body, _ = request(server.url + "/v1/signup", {"phone_number": PHONE})
         assert (status, body["code"]) == (503, "sms_unavailable")
         proxy.mend()
-        start_worker()
+        start_worker(CELERY_BROKER_URL=rabbitmq)
         (message,) = [sent for sent in fake_twilio.wait_for_messages(2) if sent["To"] == PHONE]
         code = re.search(r"\b(\d{6})\b", message["Body"]).group(1)
         status, body, _ = request(server.url + "/v1/signup", {"phone_number": PHONE, "otp": code})
@@ -283,6 +286,9 @@ def test_a_code_request_whose_publish_timed_out_still_verifies_when_its_message_
         wait_until(lambda: User.objects.filter(phone_number=PHONE).exists(), timeout=5, what="the account")
     finally:
         proxy.stop()
+        with Connection(rabbitmq, connect_timeout=2) as connection:
+            for queue in (live_env["CELERY_TASK_DEFAULT_QUEUE"], f"{live_env['CELERY_TASK_DEFAULT_QUEUE']}.events"):
+                connection.default_channel.queue_delete(queue)
 
 
 def test_expired_device_tokens_are_purged_and_stop_working(sms_outbox, settings):

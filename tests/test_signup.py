@@ -231,8 +231,13 @@ def test_device_name_from_body_or_user_agent(api, sms_outbox, settings):
         format="json",
         HTTP_USER_AGENT="Agent/" + "x" * 200,
     )
+    request_code(api)
+    android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile"
+    api.post(
+        "/v1/signup", {"phone_number": PHONE, "otp": last_code(sms_outbox)}, format="json", HTTP_USER_AGENT=android
+    )
     names = sorted(User.objects.get().sessions.values_list("device_name", flat=True))
-    assert names == ["Agent/" + "x" * 94, "Pixel 8"]
+    assert names == ["Agent/" + "x" * 94, "Chrome on Android", "Pixel 8"]  # ua-parser's reading, or the agent
 
 
 def test_disabled_account_gets_the_ordinary_answer_and_no_message(api, sms_outbox):

@@ -1,10 +1,7 @@
 """Events out: the outbox written in the change's transaction, delivered signed (Standard Webhooks,
 verified here by its own library), retried on its schedule, refused for inside addresses."""
 
-import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,49 +18,20 @@ from events.delivery import Refused, check_url
 from events.models import DELIVERED, FAILED, Delivery, Endpoint, Event, new_secret
 from events.outbox import endpoints_changed
 from messaging import signals as messaging_signals
+from tests.fakes import FakeWebhookReceiver
 from tests.helpers import PHONE, auth, last_code, request_code, statements, verify
 
 pytestmark = pytest.mark.django_db
 SECRET = new_secret()
 
 
-class Receiver:
-    """A loopback webhook receiver: keeps each request; answers ``status`` (settable)."""
-
-    def __init__(self):
-        self.requests, self.status, self.delay = [], 204, 0.0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                time.sleep(receiver.delay)
-                self.send_response(receiver.status)
-                if receiver.status in (301, 302):
-                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[dict]:
-        """Every request's payload, verified with the endpoint's secret by the standardwebhooks library."""
-        return [Webhook(SECRET).verify(body, headers) for headers, body in self.requests]
-
-
 @pytest.fixture
 def receiver(settings, django_capture_on_commit_callbacks):
-    server = Receiver()
+    server = FakeWebhookReceiver(SECRET)
     settings.WEBHOOK_URL, settings.WEBHOOK_SECRET, settings.WEBHOOK_ALLOW_PRIVATE = server.url, SECRET, True
     endpoints_changed()
     yield server
-    server.server.shutdown()
+    server.stop()
     endpoints_changed()
 
 

@@ -4,6 +4,7 @@ chosen value."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.moments import moment
 from tokens.keys import SigningKey
 from tokens.models import Session, Token
 
@@ -28,8 +29,16 @@ class SessionColumns:
     """The columns a session shows beside its fields, wherever it is listed (here, the user page)."""
 
     @admin.display(description=_("ends if unused"))
-    def expiry(self, session: Session):
-        return session.expiry
+    def expiry(self, session: Session) -> str:
+        return moment(session.expiry)
+
+    @admin.display(description=_("signed in"))
+    def signed_in(self, session: Session) -> str:
+        return moment(session.created_at)
+
+    @admin.display(description=_("last used"))
+    def last_used(self, session: Session) -> str:
+        return moment(session.last_used_at)
 
     @admin.display(description=_("live"), boolean=True)
     def live(self, session: Session) -> bool:
@@ -109,7 +118,7 @@ class SessionAdmin(SessionColumns, admin.ModelAdmin):
 
     @admin.action(description=_("End selected sessions"))
     def end_selected(self, request, queryset):
-        ended = queryset.end()
+        ended = queryset.end("ended by an admin")
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended})
 
     def has_add_permission(self, request):

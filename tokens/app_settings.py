@@ -1,8 +1,8 @@
-"""The tokens app's settings, with their defaults (read lazily; see cheershare.conf)."""
+"""The tokens app's settings, with their defaults (read lazily; see core.conf)."""
 
 from django.conf import settings
 
-from cheershare.conf import AppSettings, Knob, parse_list
+from core.conf import AppSettings, Knob, parse_list
 
 JWT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from jwt.algorithms import get_default_algorithms
 
-from cheershare.sealing import InvalidToken, box
+from core.sealing import InvalidToken, box
 from tokens.app_settings import app_settings
 
 NEXT, CURRENT, PREVIOUS, RETIRED = "next", "current", "previous", "retired"

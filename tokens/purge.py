@@ -15,7 +15,7 @@ def purge_ended_sessions(*, batch_size: int = 10_000, dry_run: bool = False) -> 
     ended = Session.objects.ended(timezone.now())
     if dry_run:
         return ended.count()
-    return _in_batches(ended, lambda ids: Session.objects.filter(id__in=ids).end(), batch_size)
+    return _in_batches(ended, lambda ids: Session.objects.filter(id__in=ids).end("expired"), batch_size)
 
 
 def purge_expired_tokens(*, batch_size: int = 10_000, dry_run: bool = False) -> int:

@@ -61,7 +61,7 @@ def refresh(plaintext: str) -> Grant:
         replayed = _replay(token, plaintext, now)
         if replayed is not None:
             return replayed
-        Session.objects.filter(pk=token.session_id).end()
+        Session.objects.filter(pk=token.session_id).end("a spent refresh token came back: taken as stolen")
         signals.refresh_reused.send(sender=Token, session_id=token.session_id, user_id=token.user_id)
     raise RefreshReused()
 
@@ -108,4 +108,4 @@ def end_session(plaintext: str) -> None:
     if not is_well_formed(plaintext):
         raise RefreshInvalid()
     token = live_refresh_token(hash_token(plaintext), timezone.now())
-    Session.objects.filter(pk=token.session_id).end()
+    Session.objects.filter(pk=token.session_id).end("signed out")

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from cheershare.redis_client import redis_client
+from core.redis_client import redis_client
 from tokens import signals
 from tokens.app_settings import app_settings
 from tokens.memo import memo

@@ -10,8 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.client_ip import client_ip
-from cheershare.schema import error_responses
+from core.client_ip import client_ip
+from core.schema import error_responses
 from tokens.app_settings import app_settings
 from tokens.authentication import authorization_header
 from tokens.introspection import Guessing, caller_allowed, introspect

@@ -2,40 +2,19 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cheershare.schema import error_responses
+from core.schema import error_responses
+from tokens.api_errors import RefreshErrorsMixin
 from tokens.models import Session, Token
-from tokens.refresh import RefreshError, RefreshReused, end_session
+from tokens.refresh import end_session
 
 Success = inline_serializer("Success", {"success": serializers.BooleanField()})
-
-
-class RefreshFailed(exceptions.APIException):
-    status_code = status.HTTP_401_UNAUTHORIZED
-
-
-def refresh_failed(exc: RefreshError) -> RefreshFailed:
-    if isinstance(exc, RefreshReused):
-        return RefreshFailed(
-            _("This refresh token was already used, so the session has ended: sign in again."), exc.code
-        )
-    return RefreshFailed(_("Invalid or expired refresh token."), exc.code)
-
-
-class RefreshErrorsMixin:
-    """For views that spend or present refresh tokens: a RefreshError answers 401 with its code."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, RefreshError):
-            exc = refresh_failed(exc)
-        return super().handle_exception(exc)
 
 
 class SessionOutput(serializers.ModelSerializer):
@@ -98,7 +77,7 @@ class LogoutAllView(APIView):
         description="End every session of the account; `revoked` is how many ended.",
     )
     def post(self, request):
-        ended = Session.objects.filter(user=request.user).end()
+        ended = Session.objects.filter(user=request.user).end("signed out everywhere")
         return Response({"success": True, "revoked": ended})
 
 
@@ -123,7 +102,7 @@ class SessionDetailView(APIView):
     @extend_schema(responses={200: Success, **error_responses(401, 404, 503)}, description="End one session.")
     def delete(self, request, pk: int):
         session = get_object_or_404(Session.objects.live(), pk=pk, user=request.user)
-        Session.objects.filter(pk=session.pk).end()
+        Session.objects.filter(pk=session.pk).end("ended from another session")
         return Response({"success": True})
 
 
@@ -131,4 +110,4 @@ def _end_session_of(token: Token) -> None:
     if token.session_id is None:
         Token.objects.filter(pk=token.pk).revoke()
     else:
-        Session.objects.filter(pk=token.session_id).end()
+        Session.objects.filter(pk=token.session_id).end("signed out")

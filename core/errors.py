@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-logger = logging.getLogger("cheershare.errors")
+logger = logging.getLogger("core.errors")
 
 
 class ServiceUnavailable(exceptions.APIException):
