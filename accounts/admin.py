@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts import otp
-from accounts.models import User
+from accounts.models import Passkey, User
 from core.moments import moment
 from messaging import twilio_errors
 from messaging.models import Message
@@ -48,6 +48,31 @@ class SessionInline(SessionColumns, admin.TabularInline):
         return False
 
 
+class PasskeyInline(admin.TabularInline):
+    """The user's passkeys, never their keys; deleting one removes it (announced, audited)."""
+
+    model = Passkey
+    fields = ("name", "added", "last_used", "backed_up")
+    readonly_fields = fields
+    extra = 0
+    can_delete = True
+    verbose_name_plural = _("passkeys (tick Delete and save to remove one)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("added"))
+    def added(self, passkey: Passkey) -> str:
+        return moment(passkey.created_at)
+
+    @admin.display(description=_("last used"))
+    def last_used(self, passkey: Passkey) -> str:
+        return moment(passkey.last_used_at) or _("never")
+
+
 class UserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
@@ -75,7 +100,7 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = (
         "joined", "last_signed_in", "sessions_now", "recent_messages", "recent_events", "webhook_events",
     )  # fmt: skip
-    inlines = [SessionInline]
+    inlines = [SessionInline, PasskeyInline]
     actions = ["end_sessions", "unlock_numbers"]
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("phone_number", "name", "password1", "password2")}),)
 
@@ -99,7 +124,9 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description=_("last signed in"))
     def last_signed_in(self, user: User) -> str:
-        return moment(user.last_login) or _("never")
+        """By code or by passkey: the newest session's ``signed_in`` row."""
+        last = user.audit_events.filter(event="signed_in").first()
+        return moment(last.created_at) if last else _("never")
 
     @admin.display(description=_("sessions"))
     def sessions_now(self, user: User) -> str:

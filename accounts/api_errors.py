@@ -29,6 +29,8 @@ ANSWERS = {
     ),
     errors.PhoneTaken: (status.HTTP_409_CONFLICT, _("This number belongs to another account.")),
     errors.AccountDisabled: (status.HTTP_401_UNAUTHORIZED, _("This account is disabled.")),
+    errors.PasskeyInvalid: (status.HTTP_401_UNAUTHORIZED, _("That passkey could not sign you in.")),
+    errors.PasskeyRefused: (status.HTTP_400_BAD_REQUEST, _("That passkey could not be added: try again.")),
     errors.ReauthRequired: (
         status.HTTP_403_FORBIDDEN,
         _("Sign in again (a fresh code) to do this."),

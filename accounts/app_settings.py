@@ -5,6 +5,9 @@ lazily, so ``override_settings`` works. ``problems()`` is the one validation: st
 setting that cannot work, and ``manage.py check`` reports it (see core.conf).
 """
 
+import base64
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -14,6 +17,12 @@ from core.conf import AppSettings, Knob, parse_bool, parse_list, parse_upper_lis
 def parse_test_numbers(raw: str) -> dict[str, str]:
     """``+919000000000:123456,...`` -> ``{number: code}`` (numbers as written; see ``test_numbers``)."""
     return dict(item.partition(":")[::2] for item in parse_list(raw))
+
+
+def android_origin(fingerprint: str) -> str:
+    """The WebAuthn origin of an Android app signed with the certificate of SHA-256 ``fingerprint``."""
+    digest = bytes.fromhex(fingerprint.replace(":", ""))
+    return "android:apk-key-hash:" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class AccountSettings(AppSettings):
@@ -45,9 +54,35 @@ class AccountSettings(AppSettings):
     SMS_MAX_PER_COUNTRY_PER_HOUR = Knob(0, int)
     SMS_ALLOWED_REGIONS = Knob([], parse_upper_list)
 
+    # Passkeys (WebAuthn): the relying party, the origins allowed in clientDataJSON, ceremony lifetime;
+    # native apps' identities for /.well-known/assetlinks.json and apple-app-site-association.
+    WEBAUTHN_RP_ID = Knob("", str)  # default: the host of PUBLIC_BASE_URL, else localhost
+    WEBAUTHN_RP_NAME = Knob("Cheershare", str)
+    WEBAUTHN_ORIGINS = Knob([], parse_list)  # default: PUBLIC_BASE_URL's origin, else http://localhost:8000
+    WEBAUTHN_CEREMONY_TTL = Knob(300, int)
+    WEBAUTHN_MAX_PER_IP_PER_HOUR = Knob(600, int)  # passkey ceremonies begun from one source network
+    ANDROID_APP_FINGERPRINTS = Knob([], parse_list)  # package:SHA-256 signing-certificate fingerprint (AB:CD:...)
+    APPLE_APP_IDS = Knob([], parse_list)  # TEAMID.bundle.id
+
     CAPTCHA_SECRET = Knob("", str)  # set: the code request must carry a solved captcha_token
     CAPTCHA_VERIFY_URL = Knob("https://challenges.cloudflare.com/turnstile/v0/siteverify", str)
     CAPTCHA_FAIL_OPEN = Knob(False, parse_bool)  # provider unreachable: let requests through
+
+    @property
+    def rp_id(self) -> str:
+        base = getattr(settings, "PUBLIC_BASE_URL", "")
+        return self.WEBAUTHN_RP_ID or (urlsplit(base).hostname if base else "") or "localhost"
+
+    @property
+    def webauthn_origins(self) -> list[str]:
+        """The origins a passkey ceremony may come from: the web's, and each Android app's."""
+        base = getattr(settings, "PUBLIC_BASE_URL", "")
+        web = self.WEBAUTHN_ORIGINS or [base.rstrip("/") if base else "http://localhost:8000"]
+        return web + [android_origin(fingerprint) for _package, fingerprint in self.android_apps()]
+
+    def android_apps(self) -> list[tuple[str, str]]:
+        """ANDROID_APP_FINGERPRINTS as (package, fingerprint) pairs."""
+        return [tuple(item.split(":", 1)) for item in self.ANDROID_APP_FINGERPRINTS]
 
     def test_numbers(self) -> dict[str, str]:
         """OTP_TEST_NUMBERS with the numbers in E.164 (ValueError if one is not a number)."""
@@ -64,6 +99,20 @@ class AccountSettings(AppSettings):
             found.append(("accounts.E003", "OTP_LENGTH must be between 4 and 10 digits."))
         if not (8 <= self.SOURCE_PREFIX_IPV4 <= 32 and 16 <= self.SOURCE_PREFIX_IPV6 <= 128):
             found.append(("accounts.E008", "SOURCE_PREFIX_IPV4 must be 8-32 and SOURCE_PREFIX_IPV6 16-128."))
+        try:
+            bad_apps = [
+                package
+                for package, fingerprint in self.android_apps()
+                if len(bytes.fromhex(fingerprint.replace(":", ""))) != 32
+            ]
+        except ValueError:
+            bad_apps = ["?"]
+        if bad_apps or any(":" not in item for item in self.ANDROID_APP_FINGERPRINTS):
+            found.append(
+                ("accounts.E009", "ANDROID_APP_FINGERPRINTS: each is package:SHA-256 fingerprint (32 bytes in hex).")
+            )
+        if self.WEBAUTHN_CEREMONY_TTL <= 0:
+            found.append(("accounts.E010", "WEBAUTHN_CEREMONY_TTL must be a positive number of seconds."))
         if not self.OTP_LENGTH <= self.OTP_LENGTH_UNDER_ATTACK <= 12:
             found.append(("accounts.E007", "OTP_LENGTH_UNDER_ATTACK must be between OTP_LENGTH and 12 digits."))
         try:

@@ -144,6 +144,18 @@ def refresh_reused(sender, session_id, user_id, **kwargs):
     _record([user_id], "refresh_reused", f"session {session_id} ended")
 
 
+@receiver(signals.passkey_added)
+def passkey_added(sender, user_id, passkey, **kwargs):
+    _log("passkey_added", user_id=user_id, passkey_id=passkey.pk)
+    _record([user_id], "passkey_added", passkey.name or f"passkey {passkey.pk}")
+
+
+@receiver(signals.passkey_removed)
+def passkey_removed(sender, user_id, passkey, **kwargs):
+    _log("passkey_removed", user_id=user_id, passkey_id=passkey.pk)
+    _record([user_id], "passkey_removed", passkey.name or "a passkey")
+
+
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)
 def forget_deleted_user(sender, instance, **kwargs):
     """A deleted user's story goes with them (the user_deleted log line keeps the masked number)."""

@@ -77,3 +77,15 @@ class ReauthRequired(SignInError):
 
 class AccountDisabled(SignInError):
     code = "account_disabled"
+
+
+class PasskeyInvalid(SignInError):
+    """A passkey sign-in failed, for whatever reason (401: nothing says which)."""
+
+    code = "passkey_invalid"
+
+
+class PasskeyRefused(SignInError):
+    """A passkey enrolment's answer was refused (400)."""
+
+    code = "passkey_invalid"

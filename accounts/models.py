@@ -48,6 +48,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
+    # The account's WebAuthn user handle: random, made at the first passkey, never the number or id.
+    passkey_handle = models.BinaryField(max_length=32, null=True, unique=True, editable=False)
 
     objects = UserManager()
 
@@ -86,4 +88,5 @@ class AuditEvent(models.Model):
         return self.event
 
 
-from accounts.devices import KnownDevice  # noqa: E402,F401  (a model of this app, in its own module)
+from accounts.devices import KnownDevice  # noqa: E402,F401  (models of this app, in their own modules)
+from accounts.passkeys import Passkey  # noqa: E402,F401

@@ -13,3 +13,5 @@ cache_lost = Signal()  # (the cache came back empty: failure budgets count as ha
 user_created = Signal()  # user
 user_deleted = Signal()  # phone
 phone_changed = Signal()  # user, old_phone, new_phone
+passkey_added = Signal()  # user_id, passkey
+passkey_removed = Signal()  # user_id, passkey

@@ -6,6 +6,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from accounts.passkey_views import (
+    PasskeyDetailView,
+    PasskeyListView,
+    PasskeyOptionsView,
+    PasskeySignInOptionsView,
+    PasskeySignInView,
+    apple_app_site_association,
+    assetlinks,
+)
 from accounts.views import MeView, PhoneChangeView, ProtectedView, SignupView, TokenRefreshView
 from cheershare.health import HealthView, ReadyView
 from cheershare.metrics import MetricsView
@@ -51,6 +60,13 @@ urlpatterns = [
     path("v1/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
     path("v1/token/introspect", IntrospectionView.as_view(), name="token-introspect"),
     path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
+    path("v1/passkeys/options", PasskeyOptionsView.as_view(), name="passkey-options"),
+    path("v1/passkeys", PasskeyListView.as_view(), name="passkeys"),
+    path("v1/passkeys/<int:pk>", PasskeyDetailView.as_view(), name="passkey-detail"),
+    path("v1/passkeys/signin/options", PasskeySignInOptionsView.as_view(), name="passkey-signin-options"),
+    path("v1/passkeys/signin", PasskeySignInView.as_view(), name="passkey-signin"),
+    path(".well-known/assetlinks.json", assetlinks, name="assetlinks"),
+    path(".well-known/apple-app-site-association", apple_app_site_association, name="apple-app-site-association"),
     path("v1/me", MeView.as_view(), name="me"),
     path("v1/me/phone", PhoneChangeView.as_view(), name="me-phone"),
     path("v1/logout", LogoutView.as_view(), name="logout"),

@@ -37,6 +37,7 @@ EXAMPLES = {  # code: the English `error` of an example answer
     "otp_invalid": "That code is not right, 4 tries left.",
     "otp_expired": "That code has expired or was used: ask for a new one.",
     "account_disabled": "This account is disabled.",
+    "passkey_invalid": "That passkey could not sign you in.",
     "introspection_unauthorized": "Incorrect authentication credentials.",
     "refresh_invalid": "Invalid or expired refresh token.",
     "refresh_reused": "This refresh token was already used, so the session has ended: sign in again.",

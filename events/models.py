@@ -17,6 +17,8 @@ TYPES = (
     "session.created",
     "session.ended",
     "session.refresh_reused",
+    "passkey.added",
+    "passkey.removed",
     "phone.guessed_at",
     "phone.locked",
     "region.closed",

@@ -114,6 +114,16 @@ def refresh_reused(sender, session_id, user_id, **kwargs):
     record("session.refresh_reused", [{"user": {"id": user_id}, "session_id": session_id}])
 
 
+@receiver(account_signals.passkey_added)
+def passkey_added(sender, user_id, passkey, **kwargs):
+    record("passkey.added", [{"user": {"id": user_id}, "passkey": {"id": passkey.pk, "name": passkey.name}}])
+
+
+@receiver(account_signals.passkey_removed)
+def passkey_removed(sender, user_id, passkey, **kwargs):
+    record("passkey.removed", [{"user": {"id": user_id}, "passkey": {"id": passkey.pk, "name": passkey.name}}])
+
+
 @receiver(account_signals.codes_lengthened)
 def codes_lengthened(sender, phone, **kwargs):
     record("phone.guessed_at", [{"phone_number": phone}])
