@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -53,6 +53,44 @@ Options = inline_serializer(
 )  # fmt: skip
 
 
+ASSERTION = {
+    "id": "q8p1Zf2mQ0W9kT3vYc5d7A",
+    "rawId": "q8p1Zf2mQ0W9kT3vYc5d7A",
+    "type": "public-key",
+    "response": {
+        "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0Iiwi...",
+        "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MdAAAAAA",
+        "signature": "MEUCIQC...",
+        "userHandle": "3q2-7wAAAAAAAAAAAAAAAA",
+    },
+    "clientExtensionResults": {},
+    "authenticatorAttachment": "platform",
+}
+SIGN_IN_EXAMPLE = OpenApiExample(
+    "Sign in",
+    value={"ceremony_id": "xY2n8dQe3rT1uV9wK4zB7mLpA5sC0fGh", "credential": ASSERTION, "device_name": "Pixel 8"},
+    request_only=True,
+)
+ENROL_EXAMPLE = OpenApiExample(
+    "Add a passkey",
+    value={
+        "ceremony_id": "xY2n8dQe3rT1uV9wK4zB7mLpA5sC0fGh",
+        "credential": {
+            "id": "q8p1Zf2mQ0W9kT3vYc5d7A",
+            "rawId": "q8p1Zf2mQ0W9kT3vYc5d7A",
+            "type": "public-key",
+            "response": {"clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwi...",
+                         "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YV...",
+                         "transports": ["internal", "hybrid"]},
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        },
+        "name": "Asha's phone",
+    },
+    request_only=True,
+)  # fmt: skip
+
+
 def _validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -96,6 +134,7 @@ class PasskeyListView(SignInErrorsMixin, APIView):
                 400, 401, 403, 503, codes={400: ["invalid", "passkey_invalid"], 403: ["reauth_required"]}
             ),
         },
+        examples=[ENROL_EXAMPLE],
         description="Add the passkey the authenticator made for `ceremony_id` "
         "(`passkey_invalid` if it does not verify).",
     )
@@ -155,6 +194,7 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
     @extend_schema(
         request=PasskeySignInInput,
         responses={200: SignedInOutput, **error_responses(400, 401, 503, codes={401: ["passkey_invalid"]})},
+        examples=[SIGN_IN_EXAMPLE],
         description="Sign in with a passkey: the same answer as a code verify, no message sent. Any failure "
         "is 401 `passkey_invalid`.",
     )

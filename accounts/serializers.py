@@ -42,7 +42,7 @@ def _named_agent(user_agent: str) -> str:
     browser = found.user_agent.family if found.user_agent and found.user_agent.family != "Other" else ""
     system = found.os.family if found.os and found.os.family != "Other" else ""
     if browser and system:
-        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+        return f"{browser} on {system}"  # stored, so in one language for every reader
     return browser or system
 
 

@@ -65,6 +65,18 @@ REFRESH_LUA = VERIFY_LUA.replace('  local phone, code = line:match("(%%S+) (%%S+
 )
 
 
+PASSKEY_LUA = REFRESH_LUA.replace("""'{"refresh_token": "' .. line .. '"}'""", "line")
+
+
+def passkey_lua(bodies: str, count: int, *, runs: int, threads: int = 2):
+    """As ``verify_lua``, for the passkey sign-in bodies in ``bodies`` (one JSON a line, each with its
+    own single-use ceremony)."""
+    size, slices = count // runs, itertools.count()
+    return lambda: (
+        PASSKEY_LUA % {"pairs": bodies, "threads": threads, "first": next(slices) % runs * size, "count": size}
+    )
+
+
 def refresh_lua(tokens: str, count: int, *, runs: int, threads: int = 2):
     """As ``verify_lua``, for the refresh tokens in ``tokens`` (one a line; each is spent once)."""
     size, slices = count // runs, itertools.count()

@@ -48,6 +48,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+SERVE_EXAMPLES = env_bool("SERVE_EXAMPLES", DEBUG)  # /examples/: the example pages of examples/web/
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import path, re_path
+from django.views.static import serve
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
@@ -35,6 +38,14 @@ class LegacySignupView(SignupView):
 )
 class LegacyProtectedView(ProtectedView):
     pass
+
+
+def example_page(request, path: str):
+    """The example pages of ``examples/web/`` (``make run``: SERVE_EXAMPLES follows DEBUG), from the
+    API's own origin, as WebAuthn needs."""
+    if not settings.SERVE_EXAMPLES:
+        raise Http404
+    return serve(request, path, document_root=settings.BASE_DIR / "examples" / "web")
 
 
 class NotFoundView(APIView):
@@ -80,7 +91,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
-    re_path(r"^(?!admin/|static/)[\s\S]*$", NotFoundView.as_view()),  # [\s\S]: newlines too
+    path("examples/<path:path>", example_page, name="examples"),
+    re_path(r"^(?!admin/|static/|examples/)[\s\S]*$", NotFoundView.as_view()),  # [\s\S]: newlines too
 ]
 
 handler400 = "core.errors.bad_request"

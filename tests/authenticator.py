@@ -23,8 +23,11 @@ def unb64url(text: str) -> bytes:
 
 
 class SoftAuthenticator:
-    def __init__(self, origin: str = "http://localhost:8000"):
-        self.origin = origin
+    """``counting=False``: its signature counter stays 0, as synced passkeys' do (any order of use
+    verifies: the benchmark's parallel sign-ins)."""
+
+    def __init__(self, origin: str = "http://localhost:8000", *, counting: bool = True):
+        self.origin, self.counting = origin, counting
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.credential_id = os.urandom(16)
         self.sign_count = 0
@@ -35,9 +38,7 @@ class SoftAuthenticator:
         """The RegistrationResponseJSON for creation ``options`` (``publicKey``), attestation "none"."""
         self.rp_id, self.user_handle = options["rp"]["id"], unb64url(options["user"]["id"])
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
-        numbers = self.key.public_key().public_numbers()
-        cose = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
-        attested = bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + cose
+        attested = bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + self.cose_key()
         data = self._authenticator_data(self.rp_id, verified, AT) + attested
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": data})
         return {
@@ -53,10 +54,16 @@ class SoftAuthenticator:
             "authenticatorAttachment": "platform",
         }
 
+    def cose_key(self) -> bytes:
+        """The passkey's public key as COSE (EC2, ES256)."""
+        numbers = self.key.public_key().public_numbers()
+        x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+        return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: x, -3: y})
+
     def get(self, options: dict, *, origin: str | None = None, rp_id: str | None = None, verified: bool = True) -> dict:
         """The AuthenticationResponseJSON for request ``options``, signed with this passkey."""
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
-        self.sign_count += 1
+        self.sign_count += 1 if self.counting else 0
         data = self._authenticator_data(rp_id or options.get("rpId") or self.rp_id, verified, 0)
         signature = self.key.sign(data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return {

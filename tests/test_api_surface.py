@@ -32,6 +32,11 @@ ROUTES = {
     "/v1/logout-all": {"post"},
     "/v1/sessions": {"get"},
     "/v1/sessions/{id}": {"delete"},
+    "/v1/passkeys/options": {"post"},
+    "/v1/passkeys": {"get", "post"},
+    "/v1/passkeys/{id}": {"patch", "delete"},
+    "/v1/passkeys/signin/options": {"post"},
+    "/v1/passkeys/signin": {"post"},
     "/healthz": {"get"},
     "/readyz": {"get"},
 }

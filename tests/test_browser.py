@@ -111,3 +111,42 @@ def test_admin_country_page_and_user_story_in_chromium(live_server, story, brows
     assert "session ended" in page.locator("table.audit-events").inner_text()
     page.screenshot(path=str(tmp_path / "user-after.png"), full_page=True)
     assert violations == []
+
+
+def test_a_passkey_after_an_sms_sign_in_then_no_message_in_chromium(
+    live_server, browser, settings, sms_outbox, tmp_path
+):
+    """The example page (examples/web/passkeys.html, served by this project) in Chromium with a CDP
+    virtual authenticator (internal transport, resident keys, user verification): sign in with a
+    code, add a passkey, sign out, sign in with the passkey, and no second message is sent."""
+    origin = live_server.url.replace("127.0.0.1", "localhost")
+    settings.SERVE_EXAMPLES = True
+    settings.WEBAUTHN_ORIGINS = [origin]
+    page = browser.new_page()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+    }
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+    page.goto(origin + "/examples/passkeys.html")
+    page.click("#send")
+    page.wait_for_selector("text=Code sent by sms.")
+    page.fill("#code", sms_outbox[-1].code)
+    page.click("#verify")
+    page.wait_for_selector("text=Signed in as +919876543210")
+    page.click("#add-passkey")
+    page.wait_for_selector("text=Passkey added")
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(credentials) == 1 and credentials[0]["isResidentCredential"]
+    page.click("#sign-out")
+    page.wait_for_selector("text=Signed out.")
+    page.click("#passkey-signin")
+    page.wait_for_selector("text=Signed in with a passkey")
+    assert page.locator("#who").inner_text() == "Signed in as +919876543210"
+    assert len(sms_outbox) == 1  # the one code, for the first sign-in only
+    page.screenshot(path=str(tmp_path / "passkeys.png"))
