@@ -105,7 +105,10 @@ def _passkey(passkey: Passkey) -> dict:
 class PasskeyOptionsView(SignInErrorsMixin, APIView):
     @extend_schema(
         request=None,
-        responses={200: Options, **error_responses(401, 403, 429, 503, codes={403: ["reauth_required"]})},
+        responses={
+            200: Options,
+            **error_responses(401, 403, 429, 503, name="PasskeyOptions", codes={403: ["reauth_required"]}),
+        },
         description="Creation options for a new passkey of this account (its sign-in must be recent).",
     )
     def post(self, request):
@@ -131,7 +134,12 @@ class PasskeyListView(SignInErrorsMixin, APIView):
         responses={
             201: inline_serializer("PasskeyAdded", {"success": serializers.BooleanField(), "data": PasskeyOutput()}),
             **error_responses(
-                400, 401, 403, 503, codes={400: ["invalid", "passkey_invalid"], 403: ["reauth_required"]}
+                400,
+                401,
+                403,
+                503,
+                name="PasskeyEnrol",
+                codes={400: ["invalid", "parse_error", "passkey_invalid"], 403: ["reauth_required"]},
             ),
         },
         examples=[ENROL_EXAMPLE],
@@ -193,7 +201,10 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
 
     @extend_schema(
         request=PasskeySignInInput,
-        responses={200: SignedInOutput, **error_responses(400, 401, 503, codes={401: ["passkey_invalid"]})},
+        responses={
+            200: SignedInOutput,
+            **error_responses(400, 401, 503, name="PasskeySignIn", codes={401: ["passkey_invalid"]}),
+        },
         examples=[SIGN_IN_EXAMPLE],
         description="Sign in with a passkey: the same answer as a code verify, no message sent. Any failure "
         "is 401 `passkey_invalid`.",

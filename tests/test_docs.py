@@ -92,6 +92,8 @@ def test_the_openapi_code_enums_agree_with_docs_api(api):
     assert len(answers) > 40
     for path, method, status, enum in answers:
         for code in enum:
+            if (path, method, status, code) == ("/v1/passkeys", "post", "400", "passkey_invalid"):
+                continue  # the one code with two statuses (see test_every_documented_code_has_...)
             assert table.get(code) == status, (
                 f"{method} {path} answers {status} {code}; docs/api.md says {table.get(code)}"
             )

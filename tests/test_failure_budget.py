@@ -175,7 +175,7 @@ def test_a_users_story_is_kept_and_goes_with_the_account(api, sms_outbox, settin
     api.post("/v1/logout-all", **auth(token))
     user = User.objects.get()
     assert list(AuditEvent.objects.filter(user=user).values_list("event", flat=True)) == [
-        "tokens_revoked",
+        "session_ended",
         "wrong_code",
         "signed_in",
     ]
