@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 RUN_LOG ?= run.log
 
-.PHONY: run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: client run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -27,8 +27,14 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile requirements.txt --generate-hashes --python-version 3.11 --no-header -o requirements.lock
 	$(VENV)/bin/uv pip compile requirements-dev.txt --generate-hashes --python-version 3.11 --no-header -o requirements-dev.lock
 
+## client: the TypeScript client (clients/js): installed from its lock file, typechecked, built and tested
+## (Node's test runner); the example pages serve the build
+client:
+	cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test
+
 ## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
 run: $(VENV)/.installed
+	cd clients/js && (test -d dist/src || (npm ci --no-audit --no-fund && npm run build)) || echo "clients/js not built: the example page /examples/index.html needs Node (npm)"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver $(ADDR) 2>&1 | tee $(RUN_LOG)
 
@@ -42,13 +48,13 @@ serve: $(VENV)/.installed
 ## the `make run` defaults (SQLite, in-process cache, eager Celery, console SMS)
 test: test-services test-defaults
 
-test-services: $(VENV)/.installed
+test-services: $(VENV)/.installed client
 	NEEDS_RABBITMQ=1 scripts/ensure-services
 	scripts/ensure-browser
 	scripts/ensure-nginx
 	TEST_STACK=services $(PY) -m pytest
 
-test-defaults: $(VENV)/.installed
+test-defaults: $(VENV)/.installed client
 	scripts/ensure-browser
 	TEST_STACK=defaults $(PY) -m pytest
 

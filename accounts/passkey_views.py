@@ -19,6 +19,7 @@ from accounts.passkeys import Passkey
 from accounts.serializers import Input, NameField, SignedInOutput, StrictCharField, device_name_of, user_data
 from core.client_ip import client_ip
 from core.schema import error_responses
+from tokens import cookie as refresh_cookie
 
 
 class CeremonyInput(Input):
@@ -218,7 +219,7 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
             device_name=device_name,
             device_token=data.get("device_token", ""),
         )
-        return Response(
+        answer = Response(
             {
                 "success": True,
                 "message": _("User logged in successfully"),
@@ -228,6 +229,7 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
                 "device_token": result.device_token,
             }
         )
+        return refresh_cookie.deliver(answer, result.grant.fields)
 
 
 def assetlinks(request):

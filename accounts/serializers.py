@@ -208,7 +208,7 @@ class SignedInOutput(GrantOutput):
 
 
 class RefreshInput(Input):
-    refresh_token = StrictCharField(max_length=100)
+    refresh_token = StrictCharField(max_length=100, required=False, help_text="Or, with REFRESH_COOKIE, the cookie.")
 
 
 class RefreshedOutput(GrantOutput):

@@ -30,6 +30,7 @@ from accounts.serializers import (
 from accounts.signin import sign_in
 from core.client_ip import client_ip
 from core.schema import error_responses
+from tokens import cookie as refresh_cookie
 from tokens.api_errors import RefreshErrorsMixin
 from tokens.refresh import refresh
 
@@ -146,7 +147,7 @@ class SignupView(SignInErrorsMixin, APIView):
             verification_id=data.get("verification_id"),
             device_token=data.get("device_token", ""),
         )
-        return Response(
+        answer = Response(
             {
                 "success": True,
                 "message": _("User registered successfully") if result.created else _("User logged in successfully"),
@@ -156,6 +157,7 @@ class SignupView(SignInErrorsMixin, APIView):
                 "device_token": result.device_token,
             }
         )
+        return refresh_cookie.deliver(answer, result.grant.fields)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -179,9 +181,13 @@ class TokenRefreshView(SignInErrorsMixin, RefreshErrorsMixin, APIView):
     )
     def post(self, request):
         data = _validated(RefreshInput, request.data)
+        plaintext = data.get("refresh_token") or refresh_cookie.presented(request)
+        if not plaintext:
+            raise serializers.ValidationError({"refresh_token": [_("This field is required.")]})
         limits.admit_refresh(client_ip(request))
-        grant = refresh(data["refresh_token"])
-        return Response({"success": True, "data": user_data(grant.user), **grant.fields})
+        grant = refresh(plaintext)
+        answer = Response({"success": True, "data": user_data(grant.user), **grant.fields})
+        return refresh_cookie.deliver(answer, grant.fields)
 
 
 @method_decorator(never_cache, name="dispatch")

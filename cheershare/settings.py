@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "corsheaders",
     "messaging",
     "accounts",
     "tokens",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "cheershare.middleware.RequestIDMiddleware",
     "cheershare.middleware.RequestBodyMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cheershare.middleware.AdminOnlySessionMiddleware",
@@ -84,6 +86,15 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Browser clients on other origins (django-cors-headers): none allowed unless listed. A preflight is
+# answered by the middleware (never by a view); the refresh cookie needs credentials allowed.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/(?!admin/|static/).*$"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-request-id", "accept-language", "x-cheershare-refresh")
+CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
+CORS_ALLOW_CREDENTIALS = env_bool("REFRESH_COOKIE", False)
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # The admin's pages (the only HTML served) send this policy (django-csp, cheershare.middleware):
 # nothing but this origin's scripts, styles and images, no framing; a page's own <style> carries

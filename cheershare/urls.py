@@ -40,11 +40,23 @@ class LegacyProtectedView(ProtectedView):
     pass
 
 
+EXAMPLE_ROOTS = {  # a path's first part: where its files are (the built client and its one dependency)
+    "client": ("clients", "js", "dist", "src"),
+    "vendor": ("clients", "js", "node_modules", "@simplewebauthn", "browser", "esm"),
+}
+
+
 def example_page(request, path: str):
     """The example pages of ``examples/web/`` (``make run``: SERVE_EXAMPLES follows DEBUG), from the
-    API's own origin, as WebAuthn needs."""
+    API's own origin, as WebAuthn needs; ``client/`` is the built TypeScript client (``make client``)."""
     if not settings.SERVE_EXAMPLES:
         raise Http404
+    first, _, rest = path.partition("/")
+    if first == "vendor":
+        first, _, rest = rest.partition("/")
+        first = "vendor" if first == "simplewebauthn" else "?"
+    if first in EXAMPLE_ROOTS:
+        return serve(request, rest, document_root=settings.BASE_DIR.joinpath(*EXAMPLE_ROOTS[first]))
     return serve(request, path, document_root=settings.BASE_DIR / "examples" / "web")
 
 

@@ -150,3 +150,68 @@ def test_a_passkey_after_an_sms_sign_in_then_no_message_in_chromium(
     assert page.locator("#who").inner_text() == "Signed in as +919876543210"
     assert len(sms_outbox) == 1  # the one code, for the first sign-in only
     page.screenshot(path=str(tmp_path / "passkeys.png"))
+
+
+def off_the_loop(work):
+    """Run ``work`` (ORM calls) in a thread of its own: Playwright's loop runs in the test's."""
+    import threading
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(work()))
+    thread.start()
+    thread.join()
+    return results[0]
+
+
+def test_the_js_client_keeps_two_tabs_signed_in_with_one_refresh(live_server, browser, settings, sms_outbox, tmp_path):
+    """examples/web/index.html and the built client (clients/js): a sign-in by code survives a reload;
+    two tabs that refresh at the same moment both stay signed in with one rotation (one refresh token
+    spent, none reused); a sign-out in one tab signs the other out."""
+    from django.db import connections
+
+    from accounts.models import AuditEvent
+    from tokens.models import REFRESH, Token
+
+    settings.SERVE_EXAMPLES = True
+    settings.REFRESH_REUSE_INTERVAL = 0  # no grace: a token spent twice would end the session
+    origin = live_server.url.replace("127.0.0.1", "localhost")
+    context = browser.new_context()
+    first = context.new_page()
+    first.goto(origin + "/examples/index.html")
+    first.wait_for_selector("body[data-ready=yes]")
+    first.click("#send")
+    first.wait_for_selector("text=Code sent by sms.")
+    first.fill("#code", sms_outbox[-1].code)
+    first.click("#verify")
+    first.wait_for_selector("text=Signed in as +919876543210")
+    first.reload()
+    first.wait_for_selector("text=Still signed in.")
+    second = context.new_page()
+    second.goto(origin + "/examples/index.html")
+    second.wait_for_selector("text=Still signed in.")
+
+    at = first.evaluate("Date.now() + 500")
+    arm = (
+        "at => { setTimeout(() => window.cheershare.refresh().then(s => (window.refreshed = s.accessToken)),"
+        " at - Date.now()); }"
+    )
+    for page in (first, second):  # each tab refreshes at the same moment, neither waiting for the other
+        page.evaluate(arm, at)
+    tokens = [page.wait_for_function("window.refreshed").json_value() for page in (first, second)]
+    assert tokens[0] == tokens[1]
+    assert first.evaluate("window.cheershare.me().then(a => a.success)") is True
+    assert second.evaluate("window.cheershare.me().then(a => a.success)") is True
+
+    def spent_and_reused():
+        try:
+            spent = Token.objects.filter(scope=REFRESH, spent_at__isnull=False).count()
+            return spent, AuditEvent.objects.filter(event="refresh_reused").count()
+        finally:
+            connections.close_all()
+
+    assert off_the_loop(spent_and_reused) == (1, 0)
+    second.screenshot(path=str(tmp_path / "second-tab.png"))
+
+    first.click("#sign-out")
+    second.wait_for_selector("text=Signed out.")
+    assert second.locator("#signed-out").is_visible()

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from core.conf import AppSettings, Knob, parse_list
+from core.conf import AppSettings, Knob, parse_bool, parse_list
 
 JWT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
@@ -21,6 +21,8 @@ class TokenSettings(AppSettings):
     TOKEN_CACHE_SIZE = Knob(10000, int)  # most tokens one process remembers in cached mode
     SESSION_IDLE_TIMEOUT = Knob(2592000, int)  # a session unused (no refresh, no call) this long ends (30 days)
     SESSION_MAX_AGE = Knob(7776000, int)  # a session ends this long after its sign-in (90 days; 0: never)
+    REFRESH_COOKIE = Knob(False, parse_bool)  # the refresh token as an HttpOnly cookie, not in the JSON
+    REFRESH_COOKIE_SAMESITE = Knob("Strict", str)  # or Lax
     REFRESH_REUSE_INTERVAL = Knob(10, int)  # a spent refresh token replays its answer this long, then is theft
 
     @property
@@ -50,6 +52,8 @@ class TokenSettings(AppSettings):
                     "SESSION_IDLE_TIMEOUT must be > 0, SESSION_MAX_AGE and REFRESH_REUSE_INTERVAL >= 0 seconds.",
                 )
             )
+        if self.REFRESH_COOKIE_SAMESITE not in ("Strict", "Lax"):
+            found.append(("tokens.E007", "REFRESH_COOKIE_SAMESITE must be Strict or Lax."))
         if any(len(secret) < 32 for secret in self.INTROSPECTION_SECRETS):
             found.append(
                 (

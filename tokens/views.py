@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import error_responses
+from tokens import cookie as refresh_cookie
 from tokens.api_errors import RefreshErrorsMixin
 from tokens.models import Session, Token
 from tokens.refresh import end_session
@@ -56,13 +57,14 @@ class LogoutView(RefreshErrorsMixin, APIView):
     def post(self, request):
         if request.auth is not None:
             _end_session_of(request.auth)
-            return Response({"success": True})
+            return refresh_cookie.clear(Response({"success": True}))
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if "refresh_token" not in data.validated_data:
+        plaintext = data.validated_data.get("refresh_token") or refresh_cookie.presented(request)
+        if not plaintext:
             raise exceptions.NotAuthenticated()
-        end_session(data.validated_data["refresh_token"])
-        return Response({"success": True})
+        end_session(plaintext)
+        return refresh_cookie.clear(Response({"success": True}))
 
 
 class LogoutAllView(APIView):
