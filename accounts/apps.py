@@ -9,4 +9,3 @@ class AccountsConfig(AppConfig):
         from accounts.app_settings import app_settings
 
         app_settings.register_check()
-        app_settings.enforce()

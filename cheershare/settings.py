@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from accounts.app_settings import AccountSettings
@@ -24,7 +23,7 @@ from tokens.app_settings import TokenSettings
 BASE_DIR = Path(__file__).resolve().parent.parent
 with open(BASE_DIR / "pyproject.toml", "rb") as pyproject:
     VERSION = tomllib.load(pyproject)["project"]["version"]  # the release (CHANGELOG.md)
-DEV_SECRET_KEY = "dev-insecure-cheershare-key-do-not-use-in-production"
+DEV_SECRET_KEY = "dev-insecure-cheershare-key-do-not-use-in-production"  # refused with DEBUG=0 (cheershare.production)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -46,11 +45,15 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
+# The production check (cheershare.production) applies to a DEBUG=0 start; kept apart from DEBUG,
+# which Django's test runner turns off on its own.
+PRODUCTION_CHECKS = not DEBUG
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 SERVE_EXAMPLES = env_bool("SERVE_EXAMPLES", DEBUG)  # /examples/: the example pages of examples/web/
 
 INSTALLED_APPS = [
+    "cheershare",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -134,7 +137,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("CONN_MAX_AGE", 600),
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", False),
     )
@@ -293,11 +296,15 @@ CELERY_BEAT_SCHEDULE = {
     # webhooks: events a broker outage kept from being queued, and every retry that is due
     "events-sweep": {"task": "events.tasks.sweep", "schedule": env_int("EVENTS_SWEEP_SECONDS", 5)},
 }
-if env_bool("PURGE_EXPIRED_TOKENS_BEAT", False):
-    CELERY_BEAT_SCHEDULE["purge-expired-tokens"] = {
-        "task": "tokens.tasks.purge_expired_tokens",
-        "schedule": env_int("PURGE_EXPIRED_TOKENS_EVERY", 3600),
-    }
+PURGE_EVERY = env_int("PURGE_EVERY", 3600)  # seconds between beat's purges (0: none; run the commands from cron)
+if PURGE_EVERY > 0:
+    for task in (
+        "tokens.tasks.purge_expired_tokens",  # expired tokens, ended sessions
+        "messaging.tasks.purge_old_delivery_records",  # message records past DELIVERY_RETENTION_DAYS
+        "events.tasks.purge_events",  # webhook events past EVENTS_RETENTION_DAYS
+        "accounts.tasks.purge_known_devices",  # expired device tokens
+    ):
+        CELERY_BEAT_SCHEDULE[task] = {"task": task, "schedule": PURGE_EVERY}
 
 # The apps' own knobs (OTP_*, SMS_*, TWILIO_*, TOKEN_*, ...): declared with their defaults in each
 # app's app_settings module; only the ones the environment sets are added here.
@@ -336,6 +343,3 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
     },
 }
-
-if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32):
-    raise ImproperlyConfigured("Set SECRET_KEY (32+ characters): the development key is refused when DEBUG=0.")

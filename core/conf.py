@@ -103,12 +103,6 @@ class AppSettings:
         register(check_settings)
         self.system_check = check_settings
 
-    def enforce(self) -> None:
-        """Refuse to start (ImproperlyConfigured) on a setting that cannot work; ``ready()`` calls it."""
-        problems = self.problems()
-        if problems:
-            raise ImproperlyConfigured(" ".join(message for _, message in problems))
-
 
 def from_environment(environ, *app_settings: type[AppSettings]) -> dict[str, Any]:
     """The knobs that ``environ`` sets (non-empty), parsed; ``settings.py`` adds them to its globals."""

@@ -11,6 +11,7 @@ class EventSettings(AppSettings):
     WEBHOOK_ALLOW_PRIVATE = Knob(False, parse_bool)  # let endpoints resolve to loopback or private addresses
     WEBHOOK_TIMEOUT = Knob(5, int)  # seconds a receiver has to answer
     WEBHOOK_DISABLE_AFTER = Knob(432000, int)  # an endpoint failing this long (5 days) is disabled
+    EVENTS_RETENTION_DAYS = Knob(30, int)  # events over (delivered or given up) are purged after this
 
     def problems(self) -> list[tuple[str, str]]:
         found = []

@@ -9,4 +9,3 @@ class EventsConfig(AppConfig):
         from events.app_settings import app_settings
 
         app_settings.register_check()
-        app_settings.enforce()

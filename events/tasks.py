@@ -84,3 +84,16 @@ def sweep() -> int:
     for pk in ids:
         deliver(pk)
     return len(waiting) + len(ids)
+
+
+@shared_task(ignore_result=True)
+def purge_events() -> int:
+    """Events older than EVENTS_RETENTION_DAYS whose every delivery is over (delivered or given up),
+    with their deliveries and attempts (PURGE_EVERY); returns how many."""
+    old = Event.objects.filter(created_at__lt=timezone.now() - timedelta(days=app_settings.EVENTS_RETENTION_DAYS))
+    done = old.exclude(pk__in=Delivery.objects.filter(state=PENDING).values("event_id"))
+    total = 0
+    while ids := list(done.values_list("pk", flat=True)[:BATCH]):
+        total += len(ids)
+        Event.objects.filter(pk__in=ids).delete()
+    return total

@@ -9,4 +9,3 @@ class MessagingConfig(AppConfig):
         from messaging.app_settings import app_settings
 
         app_settings.register_check()
-        app_settings.enforce()

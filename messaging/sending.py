@@ -47,6 +47,9 @@ def queue_code(
     try:
         options = {"source": source, "only_to_accounts": only_to_accounts}
         tasks.enqueue(phone, seal(code, expires_at), language, expires_at, channel, **options)
+    except tasks.NotSent:  # a development run's provider failed (logged once, by the task)
+        breaker.trip()
+        raise NotQueued(maybe_sent=False) from None
     except Exception as error:
         breaker.trip()
         logger.exception("send task could not be queued", extra={"phone": mask_phone(phone)})

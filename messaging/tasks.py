@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
-from messaging import alarm, fallback, metrics, records, regions, signals, text
+from messaging import alarm, fallback, metrics, purge, records, regions, signals, text
 from messaging.app_settings import app_settings
 from messaging.backends import Message, PermanentSMSError, Sent, TransientSMSError, get_backend
 from messaging.numbers import mask_phone, region_of
@@ -26,6 +26,13 @@ from messaging.sealing import InvalidToken, unseal
 logger = logging.getLogger(__name__)
 
 RECORD_RETRY_SECONDS = 30  # between tries to write a message's record while the database is unreachable
+
+
+NOT_SENT = "not sent"
+
+
+class NotSent(Exception):
+    """A development run's send failed on a transient error, which it does not retry."""
 
 
 def retry_countdown(retries: int) -> float:
@@ -94,6 +101,13 @@ def send_code(
     try:
         sent = _send_once(message, unsure_since)
     except TransientSMSError as exc:
+        if self.request.is_eager:  # a development run: no worker to wait for, so no retry (and no recursion)
+            logger.error(
+                "SMS provider unreachable; not retried without a worker: the code request answers 503",
+                extra={"phone": mask_phone(phone), "status": exc.status},
+            )
+            _failed(self.request.id, phone, channel, record, exc, permanent=False)
+            return NOT_SENT
         countdown = retry_countdown(self.request.retries)
         capped = 0 < app_settings.SMS_MAX_RETRIES <= self.request.retries
         if capped or time.time() + countdown >= expires_at:
@@ -200,7 +214,8 @@ def enqueue(
         task_id=task_id,
     )
     if settings.CELERY_TASK_ALWAYS_EAGER:  # run here and now, and recorded by the run
-        send_code.apply_async(**options)
+        if send_code.apply_async(**options).result == NOT_SENT:
+            raise NotSent()
         return
     with current_app.producer_pool.acquire(block=True) as producer:
         try:
@@ -228,3 +243,9 @@ def _message(phone: str, region: str, code: str, language: str, channel: str) ->
         return Message(to=phone, body=text.render_voice(code, language), code=code, channel=channel)
     body = text.render_sms(code, language, region)
     return Message(to=phone, body=body, code=code, channel=channel, sender=regions.config_for(region).sender)
+
+
+@shared_task(ignore_result=True)
+def purge_old_delivery_records() -> int:
+    """Message records past DELIVERY_RETENTION_DAYS, lapsed suppressions and blocks (PURGE_EVERY)."""
+    return purge.purge_delivery_records()

@@ -274,6 +274,8 @@ class Nginx:
         site = (ROOT / "deploy" / "nginx.conf").read_text()
         site = site.replace("server web:8000", f"server 127.0.0.1:{upstream_port}")
         site = site.replace("listen 8000", f"listen 127.0.0.1:{self.port}")
+        shutil.copy(ROOT / "deploy" / "nginx" / "proxy.conf", self.directory)
+        site = site.replace("/etc/nginx/cheershare/proxy.conf", f"{self.directory}/proxy.conf")
         Path(self.directory, "site.conf").write_text(site)
         temp = self.directory
         Path(self.directory, "nginx.conf").write_text(

@@ -87,6 +87,7 @@ def test_compose_sets_only_settings_the_code_reads():
     for name in APP_SERVICES:
         environment = COMPOSE["services"][name]["environment"]
         assert set(environment) <= known, set(environment) - known
+        assert COMPOSE["services"][name]["env_file"] == ".env"
 
 
 def test_compose_waits_for_healthy_services_and_migrates_once():
@@ -110,29 +111,54 @@ def test_the_broker_is_durable_and_beat_runs_the_purge():
     assert "rabbitmq" in COMPOSE["volumes"]
     assert services["worker"]["command"].startswith("celery -A cheershare worker")
     assert services["beat"]["command"].startswith("celery -A cheershare beat")
-    assert services["beat"]["environment"]["PURGE_EXPIRED_TOKENS_BEAT"] == "1"
     from cheershare.celery import app
 
     app.loader.import_default_modules()
-    assert "tokens.tasks.purge_expired_tokens" in app.tasks
+    purges = {"tokens.tasks.purge_expired_tokens", "messaging.tasks.purge_old_delivery_records",
+              "events.tasks.purge_events", "accounts.tasks.purge_known_devices"}  # fmt: skip
+    assert purges <= set(app.tasks) and purges <= {entry["task"] for entry in app.conf.beat_schedule.values()}
 
 
-def test_nginx_fronts_the_web_service_with_the_drilled_config():
-    """The proxy the slow-client drill measures (bench/drills.py) is the one compose runs."""
+def test_nginx_fronts_the_web_service_with_tls_and_the_drilled_proxy_settings():
+    """TLS on 443 from mounted certificates, port 80 redirected; the proxy settings the slow-client
+    drill measures (bench/drills.py, through deploy/nginx.conf) are the ones compose runs."""
     services = COMPOSE["services"]
     nginx, web = services["nginx"], services["web"]
     assert "ports" not in web and web["expose"] == ["8000"]
-    assert nginx["ports"] == ["8000:8000"] and nginx["depends_on"]["web"]["condition"] == "service_healthy"
-    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
-    site = (ROOT / "deploy/nginx.conf").read_text()
-    assert "server web:8000;" in site and "listen 8000;" in site
+    assert nginx["ports"] == ["80:80", "443:443"] and nginx["depends_on"]["web"]["condition"] == "service_healthy"
+    assert "./deploy/nginx-tls.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    assert "./deploy/nginx/proxy.conf:/etc/nginx/cheershare/proxy.conf:ro" in nginx["volumes"]
+    assert "./deploy/certs:/etc/nginx/certs:ro" in nginx["volumes"]
+    tls = (ROOT / "deploy/nginx-tls.conf").read_text()
+    assert "listen 443 ssl;" in tls and "return 301 https://$host$request_uri;" in tls
+    assert "ssl_certificate /etc/nginx/certs/fullchain.pem;" in tls
+    for site in (tls, (ROOT / "deploy/nginx.conf").read_text()):
+        assert "server web:8000;" in site and "include /etc/nginx/cheershare/proxy.conf;" in site
+    proxy = (ROOT / "deploy/nginx/proxy.conf").read_text()
     # bodies stream to granian, whose body gate bounds them (408); nginx has no total deadline of its own
-    assert "proxy_request_buffering off;" in site and "client_header_timeout" in site
-    assert "proxy_set_header Host $http_host;" in site  # the port too: the admin's CSRF origin check
+    assert "proxy_request_buffering off;" in proxy and "client_header_timeout" in proxy
+    assert "proxy_set_header Host $http_host;" in proxy  # the port too: the admin's CSRF origin check
     # nginx appends the client's address: the app trusts exactly that one hop.
-    assert "$proxy_add_x_forwarded_for" in site and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
-    body_limit = int(re.search(r"client_max_body_size (\d+)m;", site).group(1))
+    assert "$proxy_add_x_forwarded_for" in proxy and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    body_limit = int(re.search(r"client_max_body_size (\d+)m;", proxy).group(1))
     assert body_limit * 1024 * 1024 > 1024 * 1024  # over the app's 1 MiB, so the app answers 413 itself
+
+
+def test_compose_holds_no_password_and_the_image_no_secret():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?" in text and "cheershare:cheershare@" not in text
+    assert "RABBITMQ_DEFAULT_PASS: ${RABBITMQ_PASSWORD:?" in text
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".env.*", "deploy/certs", "*.pem", "*.key", ".git"} <= set(ignored)
+    assert "!.env.example" in ignored
+
+
+def test_compose_runs_metrics_in_multiprocess_mode_and_documents_the_admin():
+    app = COMPOSE["x-app"]
+    assert app["environment"]["PROMETHEUS_MULTIPROC_DIR"] == "/run/prometheus" and "/run/prometheus" in app["tmpfs"]
+    manage = COMPOSE["services"]["manage"]
+    assert manage["entrypoint"] == ["python", "manage.py"] and manage["profiles"] == ["manage"]
+    assert "docker compose run --rm manage createsuperuser" in (ROOT / "docker-compose.yml").read_text()
 
 
 def test_the_caches_redis_keeps_its_data_on_disk():

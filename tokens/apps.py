@@ -9,4 +9,3 @@ class TokensConfig(AppConfig):
         from tokens.app_settings import app_settings
 
         app_settings.register_check()
-        app_settings.enforce()

@@ -1,5 +1,4 @@
-"""Celery beat can run the purge (ended sessions, expired tokens) on a schedule
-(PURGE_EXPIRED_TOKENS_BEAT=1; off by default)."""
+"""The purge of ended sessions and expired tokens, on Celery beat's schedule (PURGE_EVERY)."""
 
 import logging
 
