@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from cheershare import metrics
 from core import logs
-from core.errors import envelope
+from core.errors import bad_request, envelope
 
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ADMIN_PATH = "/admin/"
@@ -34,7 +35,7 @@ class RequestIDMiddleware:
         request.id = sent if SANE_REQUEST_ID.match(sent) else secrets.token_hex(16)
         token = logs.request_id.set(request.id)
         try:
-            response = self.get_response(request)
+            response = _bad_host(request) or self.get_response(request)
             response["X-Request-ID"] = request.id
             duration = time.perf_counter() - started
             route = _route(request)
@@ -52,6 +53,16 @@ class RequestIDMiddleware:
             return response
         finally:
             logs.request_id.reset(token)
+
+
+def _bad_host(request):
+    """A Host that is not allowed answers in the JSON envelope here, with DEBUG too (Django's own
+    answer with DEBUG is its HTML debug page)."""
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return bad_request(request)
+    return None
 
 
 def _route(request) -> str:

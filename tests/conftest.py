@@ -38,6 +38,16 @@ def clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def closed_breakers():
+    """A breaker a test tripped (a dependency it made fail) does not answer for the next test."""
+    yield
+    from accounts import counters
+    from messaging import sending
+
+    counters.breaker.open_until = sending.breaker.open_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def fresh_keyring():
     """Each test's signing keys are its own database's: this process's key cache reloads them."""
     from tokens.keys import keyring

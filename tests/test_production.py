@@ -129,3 +129,10 @@ def test_env_example_lists_every_setting_the_code_reads():
     assert (ROOT / ".env.example").read_text() == example(), "run: python manage.py env_example > .env.example"
     names = set(variables())
     assert {"SECRET_KEY", "DATABASE_URL", "OTP_TTL", "TWILIO_AUTH_TOKEN", "WEBHOOK_SECRET", "GRANIAN_WORKERS"} <= names
+
+
+def test_a_bad_host_answers_the_json_envelope_with_debug_too(settings):
+    settings.DEBUG = True
+    answer = APIClient().get("/healthz", HTTP_HOST="evil.example")
+    assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
+    assert len(answer.content) < 200 and "X-Request-ID" in answer
