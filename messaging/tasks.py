@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from celery import current_app, shared_task
+from celery.result import EagerResult
 from celery.utils import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -214,7 +215,8 @@ def enqueue(
         task_id=task_id,
     )
     if settings.CELERY_TASK_ALWAYS_EAGER:  # run here and now, and recorded by the run
-        if send_code.apply_async(**options).result == NOT_SENT:
+        result = send_code.apply_async(**options)
+        if isinstance(result, EagerResult) and result.result == NOT_SENT:
             raise NotSent()
         return
     with current_app.producer_pool.acquire(block=True) as producer:

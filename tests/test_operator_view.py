@@ -20,7 +20,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def with_broker(settings):
-    """As a deployment with a broker: tasks go to workers, so a worker can be missing."""
+    """As a deployment with a broker: tasks go to workers, so a worker can be missing. (The Celery app
+    resolves its settings once: it is configured here first, so it keeps running the tests' tasks
+    eagerly after this test.)"""
+    from cheershare.celery import app
+
+    assert app.conf.task_always_eager
     settings.CELERY_TASK_ALWAYS_EAGER = False
     return settings
 
