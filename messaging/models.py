@@ -24,7 +24,7 @@ class Message(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     verified_at = models.DateTimeField(_("code verified"), null=True, blank=True)
     # the network that asked for the code (an IPv4 /24, an IPv6 /48): the pumping alarm counts them
-    source = models.CharField(_("asked from"), max_length=43, blank=True, default="")
+    source = models.CharField(_("asked from"), max_length=43, blank=True, default="", db_default="")
 
     class Meta:
         db_table = "messages"
