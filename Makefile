@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 RUN_LOG ?= run.log
 
-.PHONY: client run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: client bench-resource run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -29,8 +29,10 @@ lock: $(VENV)/.installed
 
 ## client: the TypeScript client (clients/js): installed from its lock file, typechecked, built and tested
 ## (Node's test runner); the example pages serve the build
-client:
+client: $(VENV)/.installed
 	cd clients/js && npm ci --no-audit --no-fund && npm run typecheck && npm test
+	$(PY) -m pip wheel --no-deps --no-build-isolation -q -w $${TMPDIR:-/tmp}/cheershare-wheels clients/python
+	rm -rf clients/python/build clients/python/*.egg-info
 
 ## run: the development server on SQLite, the in-process cache, eager Celery, console SMS
 run: $(VENV)/.installed
@@ -96,6 +98,14 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	$(PY) bench/signups.py --numbers 50 --clients 4 --output $${TMPDIR:-/tmp}/cheershare-signups-smoke.md
 	$(PY) bench/webhooks.py --events 100 --output $${TMPDIR:-/tmp}/cheershare-webhooks-smoke.md
 	$(PY) bench/webhooks.py --drill --drill-seconds 12 --down 3 --cut 3 --output $${TMPDIR:-/tmp}/cheershare-webhooks-drill-smoke.md
+	$(PY) bench/resource_server.py --seconds 1 --rounds 1 --tokens 300 --output $${TMPDIR:-/tmp}/cheershare-resource-smoke.md
+
+## bench-resource: another service trusting our signed tokens through clients/python, beside its bare view
+## (writes bench/RESULTS-resource.md)
+bench-resource: $(VENV)/.installed
+	scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PY) bench/resource_server.py
 
 ## bench-webhooks: how fast one worker delivers events to a loopback receiver (bench/RESULTS-webhooks.md)
 bench-webhooks: $(VENV)/.installed

@@ -30,6 +30,7 @@ RECORD_RETRY_SECONDS = 30  # between tries to write a message's record while the
 
 
 NOT_SENT = "not sent"
+EAGER_RETRIES = 30  # a bound on a development run's immediate retries (each one a level of recursion)
 
 
 class NotSent(Exception):
@@ -102,14 +103,16 @@ def send_code(
     try:
         sent = _send_once(message, unsure_since)
     except TransientSMSError as exc:
-        if self.request.is_eager:  # a development run: no worker to wait for, so no retry (and no recursion)
+        countdown = retry_countdown(self.request.retries)
+        # Run in the request (no broker), a retry would not wait its countdown, only recurse: there it
+        # is given up at once, unless the backoff is nil (SMS_RETRY_BACKOFF=0), and then a few times.
+        if self.request.is_eager and (countdown > 0 or self.request.retries >= EAGER_RETRIES):
             logger.error(
                 "SMS provider unreachable; not retried without a worker: the code request answers 503",
                 extra={"phone": mask_phone(phone), "status": exc.status},
             )
             _failed(self.request.id, phone, channel, record, exc, permanent=False)
             return NOT_SENT
-        countdown = retry_countdown(self.request.retries)
         capped = 0 < app_settings.SMS_MAX_RETRIES <= self.request.retries
         if capped or time.time() + countdown >= expires_at:
             _failed(self.request.id, phone, channel, record, exc, permanent=False)

@@ -15,6 +15,9 @@ SECRET = "orders-service-introspection-secret"
 TEST_NUMBER, TEST_CODE = "+919000000011", "424242"
 
 
+PYTHONPATH = f"{ROOT / 'examples' / 'resource_server'}:{ROOT / 'clients' / 'python'}"  # the example, the library
+
+
 class ResourceServer(Process):
     def __init__(self, env: dict):
         self.port = free_port()
@@ -22,7 +25,7 @@ class ResourceServer(Process):
         server = ROOT / "examples" / "resource_server"
         super().__init__(
             [str(BIN / "python"), str(server / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{self.port}"],
-            on_path(BIN, {**env, "DJANGO_SETTINGS_MODULE": "resource_server.settings", "PYTHONPATH": str(server)}),
+            on_path(BIN, {**env, "DJANGO_SETTINGS_MODULE": "resource_server.settings", "PYTHONPATH": PYTHONPATH}),
         )
         wait_until(lambda: self._up(), what="the resource server")
 

@@ -1,5 +1,6 @@
 """Another service of the product (orders, say): no users of its own, no database; it trusts the
-access tokens Cheershare Auth issues, checked one of two ways (resource_server.authentication)."""
+access tokens Cheershare Auth issues, checked one of two ways by the cheershare-client library
+(clients/python: cheershare_client.drf)."""
 
 import os
 

@@ -1,7 +1,16 @@
+from cheershare_client.drf import IntrospectionAuthentication, JWTAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from resource_server.authentication import IntrospectionAuthentication, JWTAuthentication
+
+class Bare(APIView):
+    """No token checked: the floor the benchmark measures the token routes against (bench/resource_server.py)."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def get(self, request):
+        return Response({"user": "1", "session": 1, "checked_by": "none"})
 
 
 class MineByJWT(APIView):
