@@ -164,8 +164,9 @@ def report(rows, args) -> None:
     lines = [
         "# Another service trusting our tokens (clients/python)",
         "",
-        f"`bench/resource_server.py --seconds {args.seconds:g} --rounds {args.rounds}`; {server_command.describe()} for both "
-        "servers, wrk -c8 -t2 on loopback, the same machine (2 cores); alternating rounds, medians.",
+        f"`bench/resource_server.py --seconds {args.seconds:g} --rounds {args.rounds}`; "
+        f"{server_command.describe()} for both servers, wrk -c8 -t2 on loopback, the same machine (2 cores); "
+        "alternating rounds, medians.",
         "",
         "| measure | value |",
         "|---|---|",
