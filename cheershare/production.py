@@ -118,3 +118,24 @@ def _public_url(messaging):
             id="cheershare.W001",
         )
     return None
+
+
+def main() -> None:
+    """``python -m cheershare.production``: exit 1, printing every error, if this configuration
+    cannot serve (scripts/serve runs it before starting its workers)."""
+    import os
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheershare.settings")
+    django.setup()
+    try:
+        refuse_to_serve()
+    except ImproperlyConfigured as refusal:
+        print(refusal, file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -136,3 +137,17 @@ def test_a_bad_host_answers_the_json_envelope_with_debug_too(settings):
     answer = APIClient().get("/healthz", HTTP_HOST="evil.example")
     assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
     assert len(answer.content) < 200 and "X-Request-ID" in answer
+
+
+def test_scripts_serve_refuses_to_start_before_any_worker():
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "serve"), "--port", "1"],
+        cwd=ROOT,
+        env={**base_env(), "DEBUG": "0", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cheershare.E001" in result.stderr and "cheershare.E004" in result.stderr
+    assert "Traceback" not in result.stderr
