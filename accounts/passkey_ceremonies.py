@@ -5,6 +5,7 @@ asks tokens for a session exactly as a code verify does, and nothing in any answ
 numbers have passkeys (discoverable credentials: the options name none)."""
 
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -28,7 +29,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts import limits, signals
+from accounts import counters, limits, signals
 from accounts.account import require_fresh_sign_in
 from accounts.app_settings import app_settings
 from accounts.counters import Limit, admit
@@ -45,6 +46,7 @@ ALGORITHMS = [
     COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256,
 ]
 TIMEOUT_MS = 300_000
+LAST_USED_INTERVAL = timedelta(minutes=1)
 FAILURES = (WebAuthnException, ValueError, TypeError, KeyError, AttributeError)
 
 
@@ -114,8 +116,9 @@ def sign_in_options(*, client_ip: str) -> tuple[str, dict]:
 
 def sign_in_with_passkey(*, ceremony_id: str, credential: dict, device_name: str, device_token: str = "") -> SignIn:
     """A new session for the passkey's account, exactly as a verify gives (no message sent), in one
-    transaction of five statements (the passkey read with its user, its count and last use written,
-    the session, its tokens, the device's token); PasskeyInvalid for anything wrong, whatever it is."""
+    transaction of at most five statements (the passkey read with its user, its count and last use
+    written when they changed, the session, its tokens, the device's token); PasskeyInvalid for
+    anything wrong, whatever it is."""
     challenge = _take(ceremony_id, SIGN_IN, None, refusal=PasskeyInvalid)
     try:
         parsed = parse_authentication_credential_json(credential)
@@ -140,11 +143,19 @@ def sign_in_with_passkey(*, ceremony_id: str, credential: dict, device_name: str
             )
         except FAILURES:
             raise PasskeyInvalid() from None
-        fields = {"sign_count": verified.new_sign_count, "backed_up": verified.credential_backed_up}
-        Passkey.objects.filter(pk=passkey.pk).update(**fields, last_used_at=timezone.now())
+        _note_use(passkey, verified.new_sign_count, verified.credential_backed_up)
         grant = start_session(user=user, device_name=device_name)
         device = KnownDevice.objects.issue(user=user, replacing=device_token)
     return SignIn(user=user, created=False, grant=grant, device_token=device)
+
+
+def _note_use(passkey: Passkey, sign_count: int, backed_up: bool) -> None:
+    """Keep the authenticator's count and backup state whenever they change; its last use at most
+    once per LAST_USED_INTERVAL (a synced passkey's count stays 0: no row written per sign-in)."""
+    now = timezone.now()
+    changed = sign_count != passkey.sign_count or backed_up != passkey.backed_up
+    if changed or passkey.last_used_at is None or now - passkey.last_used_at >= LAST_USED_INTERVAL:
+        Passkey.objects.filter(pk=passkey.pk).update(sign_count=sign_count, backed_up=backed_up, last_used_at=now)
 
 
 def _handle_of(user) -> bytes:
@@ -177,8 +188,15 @@ def _take(ceremony_id: str, kind: str, user_id: int | None, *, refusal: type[Exc
     """The challenge of ceremony ``ceremony_id`` if it is of ``kind`` (and ``user_id``'s), used up now;
     of many callers with one id, one gets it."""
     key = _key(ceremony_id)
-    found = cache.get(key)
-    if found is None or not cache.delete(key) or found[0] != kind or found[2] != user_id:
+    client = counters.redis_client()
+    if client is not None:  # one round trip: GETDEL
+        raw = client.getdel(cache.make_key(key))
+        found = None if raw is None else cache.client.decode(raw)
+    else:
+        with counters.local_lock:
+            found = cache.get(key)
+            cache.delete(key)
+    if found is None or found[0] != kind or found[2] != user_id:
         raise refusal()
     return found[1]
 
