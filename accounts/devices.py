@@ -4,7 +4,6 @@ with a later code request for the account's number, it lets that request past th
 cap that strangers may have spent (accounts.limits). Only SHA-256 of it is stored; it lives
 SESSION_MAX_AGE and is replaced at each sign-in it comes with."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -14,13 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tokens.app_settings import app_settings as token_settings
+from tokens.models import hash_token
 
 DEFAULT_LIFETIME = 7776000  # when sessions have no maximum age (SESSION_MAX_AGE=0): 90 days
 TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def _digest(plaintext: str) -> bytes:
-    return hashlib.sha256(plaintext.encode("ascii")).digest()
 
 
 def _well_formed(plaintext: str) -> bool:
@@ -32,10 +28,10 @@ class KnownDeviceManager(models.Manager):
         """A new device token for ``user`` (the plaintext, returned only here); ``replacing``, the one
         the device presented, ends if it was this account's."""
         if replacing and _well_formed(replacing):
-            self.filter(user=user, hash=_digest(replacing)).delete()
+            self.filter(user=user, hash=hash_token(replacing)).delete()
         plaintext = secrets.token_urlsafe(32)
         expires_at = timezone.now() + timedelta(seconds=token_settings.SESSION_MAX_AGE or DEFAULT_LIFETIME)
-        self.create(user=user, hash=_digest(plaintext), expires_at=expires_at)
+        self.create(user=user, hash=hash_token(plaintext), expires_at=expires_at)
         return plaintext
 
     def recognise(self, plaintext: str, *, phone: str) -> int | None:
@@ -43,7 +39,7 @@ class KnownDeviceManager(models.Manager):
         if not plaintext or not _well_formed(plaintext):
             return None
         found = self.filter(
-            hash=_digest(plaintext), expires_at__gt=timezone.now(), user__phone_number=phone, user__is_active=True
+            hash=hash_token(plaintext), expires_at__gt=timezone.now(), user__phone_number=phone, user__is_active=True
         )
         return found.values_list("id", flat=True).first()
 

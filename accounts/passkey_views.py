@@ -4,7 +4,6 @@ the native apps' /.well-known files: parse, call one service, answer."""
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,10 +15,10 @@ from accounts import passkey_ceremonies as ceremonies
 from accounts.api_errors import SignInErrorsMixin
 from accounts.app_settings import app_settings
 from accounts.passkeys import Passkey
-from accounts.serializers import Input, NameField, SignedInOutput, StrictCharField, device_name_of, user_data
+from accounts.serializers import Input, NameField, SignedInOutput, StrictCharField, device_name_of
+from accounts.views import signed_in_answer, validated
 from core.client_ip import client_ip
 from core.schema import error_responses
-from tokens import cookie as refresh_cookie
 
 
 class CeremonyInput(Input):
@@ -92,12 +91,6 @@ ENROL_EXAMPLE = OpenApiExample(
 )  # fmt: skip
 
 
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _passkey(passkey: Passkey) -> dict:
     return PasskeyOutput(passkey).data
 
@@ -148,7 +141,7 @@ class PasskeyListView(SignInErrorsMixin, APIView):
         "(`passkey_invalid` if it does not verify).",
     )
     def post(self, request):
-        data = _validated(EnrolInput, request.data)
+        data = validated(EnrolInput, request.data)
         passkey = ceremonies.enrol(
             user=request.user,
             token=request.auth,
@@ -170,7 +163,7 @@ class PasskeyDetailView(SignInErrorsMixin, APIView):
     )  # fmt: skip
     def patch(self, request, pk: int):
         passkey = get_object_or_404(Passkey, pk=pk, user=request.user)
-        passkey.name = _validated(RenameInput, request.data)["name"]
+        passkey.name = validated(RenameInput, request.data)["name"]
         passkey.save(update_fields=["name"])
         return Response({"success": True, "data": _passkey(passkey)})
 
@@ -211,7 +204,7 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
         "is 401 `passkey_invalid`.",
     )
     def post(self, request):
-        data = _validated(PasskeySignInInput, request.data)
+        data = validated(PasskeySignInInput, request.data)
         device_name = device_name_of(data.get("device_name", ""), request.headers.get("User-Agent", ""))
         result = ceremonies.sign_in_with_passkey(
             ceremony_id=data["ceremony_id"],
@@ -219,17 +212,7 @@ class PasskeySignInView(SignInErrorsMixin, APIView):
             device_name=device_name,
             device_token=data.get("device_token", ""),
         )
-        answer = Response(
-            {
-                "success": True,
-                "message": _("User logged in successfully"),
-                "created": False,
-                "data": user_data(result.user),
-                **result.grant.fields,
-                "device_token": result.device_token,
-            }
-        )
-        return refresh_cookie.deliver(answer, result.grant.fields)
+        return signed_in_answer(result)
 
 
 def assetlinks(request):

@@ -123,7 +123,7 @@ class SignupView(SignInErrorsMixin, APIView):
     def post(self, request):
         if "otp" in request.data:
             return self._verify(request)
-        data = _validated(CodeRequestInput, request.data)
+        data = validated(CodeRequestInput, request.data)
         issued = otp.request_code(
             phone=data["phone_number"],
             name=data.get("name", ""),
@@ -136,7 +136,7 @@ class SignupView(SignInErrorsMixin, APIView):
         return _code_sent(issued)
 
     def _verify(self, request):
-        data = _validated(VerifyInput, request.data)
+        data = validated(VerifyInput, request.data)
         device_name = device_name_of(data.get("device_name", ""), request.headers.get("User-Agent", ""))
         result = sign_in(
             phone=data["phone_number"],
@@ -147,17 +147,7 @@ class SignupView(SignInErrorsMixin, APIView):
             verification_id=data.get("verification_id"),
             device_token=data.get("device_token", ""),
         )
-        answer = Response(
-            {
-                "success": True,
-                "message": _("User registered successfully") if result.created else _("User logged in successfully"),
-                "created": result.created,
-                "data": user_data(result.user),
-                **result.grant.fields,
-                "device_token": result.device_token,
-            }
-        )
-        return refresh_cookie.deliver(answer, result.grant.fields)
+        return signed_in_answer(result)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -180,7 +170,7 @@ class TokenRefreshView(SignInErrorsMixin, RefreshErrorsMixin, APIView):
         "the session (401 `refresh_reused`). Unknown or ended: 401 `refresh_invalid`.",
     )
     def post(self, request):
-        data = _validated(RefreshInput, request.data)
+        data = validated(RefreshInput, request.data)
         plaintext = data.get("refresh_token") or refresh_cookie.presented(request)
         if not plaintext:
             raise serializers.ValidationError({"refresh_token": [_("This field is required.")]})
@@ -204,7 +194,7 @@ class MeView(SignInErrorsMixin, APIView):
         description="Change the account's name.",
     )
     def patch(self, request):
-        data = _validated(UserUpdateInput, request.data)
+        data = validated(UserUpdateInput, request.data)
         request.user.name = data["name"]
         request.user.save(update_fields=["name"])
         return Response({"success": True, "data": user_data(request.user)})
@@ -245,7 +235,7 @@ class PhoneChangeView(SignInErrorsMixin, APIView):
         "Both steps need a recent sign-in (10 minutes, by default), else 403 `reauth_required`.",
     )
     def post(self, request):
-        data = _validated(PhoneChangeInput, request.data)
+        data = validated(PhoneChangeInput, request.data)
         if "otp" not in data:
             issued = request_phone_change(
                 user=request.user,
@@ -290,7 +280,23 @@ def _code_sent(issued: otp.IssuedCode) -> Response:
     )
 
 
-def _validated(serializer_class, data) -> dict:
+def signed_in_answer(result) -> Response:
+    """The answer to a sign-in, by code or by passkey: the account, the session's pair (the refresh
+    token in its cookie, with REFRESH_COOKIE) and the device's token."""
+    answer = Response(
+        {
+            "success": True,
+            "message": _("User registered successfully") if result.created else _("User logged in successfully"),
+            "created": result.created,
+            "data": user_data(result.user),
+            **result.grant.fields,
+            "device_token": result.device_token,
+        }
+    )
+    return refresh_cookie.deliver(answer, result.grant.fields)
+
+
+def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
