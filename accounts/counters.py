@@ -188,15 +188,9 @@ def run_script(client, text: str, keys: list, args: list, *, past_breaker: bool 
     """Run a script (EVALSHA; its text is sent only if Redis lacks it), through the breaker: after
     Redis timed out, every call fails at once for a few seconds (core.breaker), unless
     ``past_breaker`` (a repair that keeps trying until Redis answers)."""
-    if breaker.open and not past_breaker:
-        raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
     if text not in _scripts:
         _scripts[text] = client.register_script(text)
-    try:
-        return _scripts[text](keys=keys, args=args, client=client)
-    except RedisTimeoutError:
-        breaker.trip()
-        raise
+    return _through_breaker(lambda: _scripts[text](keys=keys, args=args, client=client), past_breaker=past_breaker)
 
 
 breaker = Breaker(5)
@@ -207,10 +201,14 @@ def read(key: str):
     breaker window, not once per request)."""
     if redis_client() is None:
         return cache.get(key)
-    if breaker.open:
+    return _through_breaker(lambda: cache.get(key))
+
+
+def _through_breaker(call, *, past_breaker: bool = False):
+    if breaker.open and not past_breaker:
         raise RedisConnectionError("Redis failed a moment ago: not asked again yet")
     try:
-        return cache.get(key)
+        return call()
     except RedisTimeoutError:
         breaker.trip()
         raise
