@@ -1,7 +1,8 @@
 """How scripts/serve serves a WSGI application (ours by default): on granian's ASGI interface
 without lifespan events (``asginl``), so that only a complete request reaches Python's blocking code.
 A module of its own, outside the project's packages, so that any Django app (the benchmark's peers,
-from their own environment) is served the same way.
+from their own environment) is served the same way. With BODY_GATE=0 (behind a proxy that buffers
+whole bodies) scripts/serve serves ``ungated_from_environment`` on granian's WSGI interface instead.
 
 Each request's body is read whole in the event loop, within BODY_READ_TIMEOUT seconds and at most
 DATA_UPLOAD_MAX_MEMORY_SIZE bytes, and only then handed to the WSGI application (one request at a
@@ -179,12 +180,35 @@ class Wsgi:
 def from_environment():
     """The served ASGI application (granian's factory): the WSGI application SERVE_WSGI_APP names
     ("module:name", ours by default; "module:factory()" calls it), behind ``CompleteBodies``."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheershare.settings")
     # Django refuses its ORM in a thread running an event loop, lest it block the loop; blocking it
     # for the one request it serves is the design here (the loop only waits for bodies meanwhile).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    return CompleteBodies(Wsgi(_named_application()))
+
+
+def ungated_from_environment():
+    """The WSGI application granian serves with BODY_GATE=0 (its WSGI interface, behind a proxy that
+    buffers bodies): SERVE_WSGI_APP's, behind ``ChunkedBodies``."""
+    return ChunkedBodies(_named_application())
+
+
+class ChunkedBodies:
+    """WSGI middleware: a chunked body (no Content-Length) is read, up to one byte over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, and given its length, so that Django neither takes it as empty nor
+    reads past the limit (a longer one then answers 413)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if not environ.get("CONTENT_LENGTH") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+            environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        return self.app(environ, start_response)
+
+
+def _named_application():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cheershare.settings")
     name = os.environ.get("SERVE_WSGI_APP", "cheershare.wsgi:application")
-    wsgi_application = import_string(name.removesuffix("()").replace(":", "."))
-    if name.endswith("()"):
-        wsgi_application = wsgi_application()
-    return CompleteBodies(Wsgi(wsgi_application))
+    application = import_string(name.removesuffix("()").replace(":", "."))
+    return application() if name.endswith("()") else application

@@ -13,7 +13,7 @@ from tokens.app_settings import TokenSettings
 ROOT = Path(__file__).resolve().parent.parent
 READ = re.compile(r'(?:os\.environ\.get|env_int|env_float|env_bool|env_list)\(\s*"([A-Z0-9_]+)"(?:,\s*([^)\n]*))?\)')
 COMPOSE = re.compile(r"\$\{([A-Z0-9_]+):\?")  # what docker-compose.yml requires of .env for its own services
-SERVE = re.compile(r'^export (GRANIAN_[A-Z0-9_]+)="\$\{GRANIAN_[A-Z0-9_]+:-([^}]*)\}"', re.M)
+SERVE = re.compile(r"\$\{((?:BODY|GRANIAN)_[A-Z0-9_]+):-([^}]*)\}")  # scripts/serve's own, with their defaults
 
 
 def variables() -> dict[str, tuple[str, str]]:

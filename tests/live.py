@@ -271,6 +271,7 @@ class Nginx:
     def __init__(self, upstream_port: int):
         self.port = free_port()
         self.directory = tempfile.mkdtemp(prefix="cheershare-nginx-")
+        os.chmod(self.directory, 0o755)  # nginx's workers (not root) write buffered bodies under it
         site = (ROOT / "deploy" / "nginx.conf").read_text()
         site = site.replace("server web:8000", f"server 127.0.0.1:{upstream_port}")
         site = site.replace("listen 8000", f"listen 127.0.0.1:{self.port}")

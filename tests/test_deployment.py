@@ -8,27 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from accounts.app_settings import AccountSettings
-from messaging.app_settings import MessagingSettings
-from tokens.app_settings import TokenSettings
+from cheershare.environment import variables
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 APP_SERVICES = ["migrate", "web", "worker", "beat"]
-
-
-def settings_read() -> set[str]:
-    """Every environment variable the code reads: the apps' knobs, settings.py and the server's defaults
-    (scripts/serve)."""
-    names = {knob.name for owner in (AccountSettings, MessagingSettings, TokenSettings) for knob in owner.knobs()}
-    names |= set(
-        re.findall(
-            r'(?:os\.environ\.get|env_int|env_float|env_bool|env_list)\(\s*"([A-Z0-9_]+)"',
-            (ROOT / "cheershare/settings.py").read_text(),
-        )
-    )
-    return names | set(re.findall(r"^export (GRANIAN_[A-Z0-9_]+)=", (ROOT / "scripts/serve").read_text(), re.MULTILINE))
 
 
 def requirement_names(path: str) -> set[str]:
@@ -83,7 +68,7 @@ def test_make_run_test_and_ci_install_from_the_lock_with_hashes():
 
 
 def test_compose_sets_only_settings_the_code_reads():
-    known = settings_read() | {"DJANGO_SETTINGS_MODULE"}
+    known = set(variables()) | {"DJANGO_SETTINGS_MODULE"}  # every variable the code reads
     for name in APP_SERVICES:
         environment = COMPOSE["services"][name]["environment"]
         assert set(environment) <= known, set(environment) - known
@@ -135,8 +120,9 @@ def test_nginx_fronts_the_web_service_with_tls_and_the_drilled_proxy_settings():
     for site in (tls, (ROOT / "deploy/nginx.conf").read_text()):
         assert "server web:8000;" in site and "include /etc/nginx/cheershare/proxy.conf;" in site
     proxy = (ROOT / "deploy/nginx/proxy.conf").read_text()
-    # bodies stream to granian, whose body gate bounds them (408); nginx has no total deadline of its own
-    assert "proxy_request_buffering off;" in proxy and "client_header_timeout" in proxy
+    # nginx reads each body whole before passing it on, so the server behind it runs without its gate
+    assert "proxy_request_buffering on;" in proxy and "client_header_timeout" in proxy
+    assert web["environment"]["BODY_GATE"] == "0"
     assert "proxy_set_header Host $http_host;" in proxy  # the port too: the admin's CSRF origin check
     # nginx appends the client's address: the app trusts exactly that one hop.
     assert "$proxy_add_x_forwarded_for" in proxy and web["environment"]["TRUSTED_PROXY_COUNT"] == "1"

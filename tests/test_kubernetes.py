@@ -70,3 +70,13 @@ def test_the_config_and_secret_hold_only_settings_the_code_reads():
     secret = set(found[("Secret", "cheershare-secrets")]["stringData"])
     assert config <= known and secret <= known, (config | secret) - known
     assert {"SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "TWILIO_AUTH_TOKEN"} <= secret
+
+
+def test_the_ingress_buffers_whole_bodies_for_web_pods_without_their_gate():
+    """The web pods run on granian's plain WSGI interface (BODY_GATE=0): a slow body must be held by
+    the ingress controller, which reads it whole first, never by a pod's worker."""
+    found = resources()
+    assert found[("ConfigMap", "cheershare-config")]["data"]["BODY_GATE"] == "0"
+    annotations = found[("Ingress", "cheershare")]["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "2m"

@@ -1,17 +1,20 @@
 """Slow and odd requests against the production server, alone and behind nginx (third probe, items
-2 and 7): trickled bodies hold no worker and end with 408, chunked bodies are read, and the admin
-logs in through nginx on a port other than 80."""
+2 and 7): trickled bodies hold no worker (alone, the body gate ends them with 408; behind nginx,
+nginx holds them and the server runs without its gate, BODY_GATE=0), chunked bodies are read, and
+the admin logs in through nginx on a port other than 80."""
 
 import http.client
 import json
+import os
 import re
+import subprocess
 import threading
 import time
 
 import pytest
 
 from accounts.models import User
-from tests.live import Nginx, request, trickle_body
+from tests.live import ROOT, Nginx, request, trickle_body
 
 pytestmark = pytest.mark.live
 BODY_READ_TIMEOUT = 3
@@ -19,20 +22,23 @@ BODY_READ_TIMEOUT = 3
 
 @pytest.fixture(params=["alone", "behind nginx"])
 def served(request, start_server):
-    """(url, port) of the server, reached directly or through deploy/nginx.conf."""
-    server = start_server(BODY_READ_TIMEOUT=str(BODY_READ_TIMEOUT), TRUSTED_PROXY_COUNT="1")
-    if request.param == "alone":
-        yield server.url, server.port
+    """(url, port, gated) of the server, reached directly (with its body gate) or through
+    deploy/nginx.conf (without it, as compose runs it)."""
+    alone = request.param == "alone"
+    gate = "1" if alone else "0"
+    server = start_server(BODY_READ_TIMEOUT=str(BODY_READ_TIMEOUT), TRUSTED_PROXY_COUNT="1", BODY_GATE=gate)
+    if alone:
+        yield server.url, server.port, True
         return
     nginx = Nginx(server.port)
     try:
-        yield nginx.url, nginx.port
+        yield nginx.url, nginx.port, False
     finally:
         nginx.stop()
 
 
-def test_trickled_bodies_hold_no_worker_and_end_with_408(served):
-    url, port = served
+def test_trickled_bodies_hold_no_worker(served):
+    url, port, gated = served
     until = time.monotonic() + 3 * BODY_READ_TIMEOUT
     ends = []
     tricklers = [threading.Thread(target=lambda: ends.extend(trickle_body(port, until, gap=1))) for _ in range(30)]
@@ -50,6 +56,9 @@ def test_trickled_bodies_hold_no_worker_and_end_with_408(served):
     for thread in tricklers:
         thread.join()
     assert slowest < 1
+    if not gated:  # nginx holds each one (a byte a second is within client_body_timeout) and passes none on
+        assert ends == []
+        return
     ended_by_server = [(line, seconds) for line, seconds in ends if seconds < 2 * BODY_READ_TIMEOUT]
     assert len(ended_by_server) >= 30  # every trickler was ended at least once before the run did
     assert {line for line, _ in ended_by_server} == {"HTTP/1.1 408 Request Timeout"}
@@ -57,7 +66,7 @@ def test_trickled_bodies_hold_no_worker_and_end_with_408(served):
 
 
 def test_a_chunked_body_is_read_not_taken_as_empty(served):
-    url, port = served
+    _url, port, _gated = served
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     chunks = iter([b'{"name": "Asha", ', b'"phone_number": "+919876543210"}'])
     connection.request(
@@ -66,6 +75,19 @@ def test_a_chunked_body_is_read_not_taken_as_empty(served):
     answer = connection.getresponse()
     assert answer.status == 200, answer.read()
     assert b"OTP sent successfully" in answer.read()
+
+
+def test_without_the_gate_a_chunked_body_is_still_read(start_server):
+    """BODY_GATE=0 is for a server behind a proxy that buffers bodies, but a chunked body that reaches
+    it directly is still read (serving.ChunkedBodies), not taken as empty."""
+    server = start_server(BODY_GATE="0")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    chunks = iter([b'{"name": "Asha", ', b'"phone_number": "+919876543211"}'])
+    connection.request(
+        "POST", "/v1/signup", body=chunks, headers={"Content-Type": "application/json"}, encode_chunked=True
+    )
+    answer = connection.getresponse()
+    assert answer.status == 200, answer.read()
 
 
 def test_the_admin_logs_in_through_nginx_on_another_port(start_server, settings):
@@ -96,7 +118,7 @@ def test_the_admin_logs_in_through_nginx_on_another_port(start_server, settings)
 
 
 def test_an_oversized_chunked_body_is_413(served):
-    _url, port = served
+    _url, port, _gated = served
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     chunks = iter([b"x" * 700_000, b"y" * 700_000])  # 1.4 MB, no Content-Length to refuse it by
     connection.request(
@@ -104,3 +126,9 @@ def test_an_oversized_chunked_body_is_413(served):
     )
     answer = connection.getresponse()
     assert answer.status == 413 and json.loads(answer.read())["code"] == "payload_too_large"
+
+
+def test_the_body_gate_setting_is_1_or_0():
+    environment = {**os.environ, "BODY_GATE": "sometimes"}
+    started = subprocess.run([str(ROOT / "scripts/serve")], env=environment, capture_output=True, text=True, timeout=30)
+    assert started.returncode == 2 and "BODY_GATE must be 1 or 0" in started.stderr
