@@ -6,10 +6,12 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 from freezegun import freeze_time
 from twilio.request_validator import RequestValidator
 
+from messaging import records
 from messaging.app_settings import app_settings as messaging_settings
 from messaging.models import Message, Suppression
 from tests.helpers import PHONE, request_code, verify
@@ -213,3 +215,23 @@ def test_gates_survive_a_cache_that_lost_everything(api, delivery, fake_twilio):
     assert request_code(api).json()["code"] == "phone_undeliverable"
     assert request_code(api, "+447400123456").status_code == 200  # a closed region: answered as any number
     assert not any(form["To"] == "+447400123456" for form in fake_twilio.messages)  # and sent nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_record_is_written_alone_or_in_a_transaction_and_no_other_commit_is_relaxed():
+    """The ``queued`` record (on every code request) is one statement whose own commit skips the disk
+    flush; the session, and a transaction around it, keep PostgreSQL's synchronous commit."""
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    records.queued("task-1", PHONE, "sms", "203.0.113.0/24")
+    records.queued("task-1", PHONE, "sms", "203.0.113.0/24")  # the worker wrote it first: kept as it is
+    with transaction.atomic():
+        records.queued("task-2", PHONE, "whatsapp")
+        inside = synchronous_commit() if connection.vendor == "postgresql" else "on"
+    assert inside == "on" and (connection.vendor != "postgresql" or synchronous_commit() == "on")
+    rows = Message.objects.order_by("task_id").values_list("task_id", "channel", "source", "attempts", "status")
+    assert list(rows) == [("task-1", "sms", "203.0.113.0/24", 0, "queued"), ("task-2", "whatsapp", "", 0, "queued")]
