@@ -14,9 +14,9 @@ import collections
 import cProfile
 import io
 import itertools
-import random
 import os
 import pstats
+import random
 import sys
 import time
 from pathlib import Path
