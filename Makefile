@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 ADDR ?= 127.0.0.1:8000
 RUN_LOG ?= run.log
 
-.PHONY: client bench-resource run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
+.PHONY: client bench-cpu bench-resource run serve test test-services test-defaults test-latest lint lock bench bench-smoke bench-country bench-signups bench-webhooks bench-servers bench-scale drills drills-smoke soak worker clean
 
 ## the virtual environment, from the lock file: every package pinned and checked against its hash
 $(VENV)/.installed: requirements-dev.lock
@@ -99,6 +99,15 @@ bench-smoke: $(VENV)/.installed .venv-peers/.installed
 	$(PY) bench/webhooks.py --events 100 --output $${TMPDIR:-/tmp}/cheershare-webhooks-smoke.md
 	$(PY) bench/webhooks.py --drill --drill-seconds 12 --down 3 --cut 3 --output $${TMPDIR:-/tmp}/cheershare-webhooks-drill-smoke.md
 	$(PY) bench/resource_server.py --seconds 1 --rounds 1 --tokens 300 --output $${TMPDIR:-/tmp}/cheershare-resource-smoke.md
+	$(PY) bench/cpu_per_request.py --seconds 1 --output $${TMPDIR:-/tmp}/cheershare-cpu-smoke.md
+
+## bench-cpu: CPU per code request by process (server, RabbitMQ, PostgreSQL, Redis, kernel, wrk), ours
+## beside django-phone-verify's (writes bench/RESULTS-cpu.md)
+bench-cpu: $(VENV)/.installed .venv-peers/.installed
+	NEEDS_RABBITMQ=1 scripts/ensure-services
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PIP) install -q -r bench/requirements.txt
+	$(PY) bench/cpu_per_request.py
 
 ## bench-resource: another service trusting our signed tokens through clients/python, beside its bare view
 ## (writes bench/RESULTS-resource.md)
