@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """`make bench-servers`: which WSGI server to run us on.
 
-granian as scripts/serve runs it (the default: 2 workers, one request at a time each), granian with 4
-threads per worker, gunicorn with sync and with gthread workers, uWSGI (prefork, its own HTTP parser)
+granian as scripts/serve runs it (the default: 2 workers, one request at a time each, through the body
+gate), scripts/serve with BODY_GATE=0 (granian's plain WSGI interface, as compose runs it behind nginx),
+granian with 4 threads per worker, gunicorn with sync and with gthread workers, uWSGI (prefork, its own HTTP parser)
 and waitress (one process, threads), each with 2 processes where it has them, on the same database,
-cache and broker as `make bench`, with every feature on. Each serves the authenticated route
+cache and broker as `make bench`, with every feature on. Each serves /healthz, the authenticated route
 (strict mode) and the code request, driven by wrk at 8 and at 64 connections. Writes
 bench/RESULTS-servers.md; the rates are also given as shares of gunicorn sync in the same run (the
 default before granian).
@@ -12,6 +13,7 @@ default before granian).
 
 import argparse
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -22,7 +24,13 @@ from bench import server_command  # noqa: E402
 from bench.run import SERVER_BROKER, SERVER_QUEUE, delete_queue, drop_database, forget_keys, recreate_database  # noqa: E402  (sets the bench env)
 from tests.live import BIN, Process, answers, free_port, on_path, wait_until  # noqa: E402
 
-ROUTES = ("GET /v1/protected", "POST /v1/signup (code request)")
+ROUTES = ("GET /healthz", "GET /v1/protected", "POST /v1/signup (code request)")
+GATE_MODES = (  # the body gate's price, measured side by side in alternating rounds
+    "granian, 2 workers (default)",
+    "granian, 2 workers, BODY_GATE=0 (behind a buffering proxy)",
+    "granian's WSGI interface, 2 workers × 4 threads (no body gate)",
+)
+GATE_ROUNDS = 3
 APP = "cheershare.wsgi:application"
 
 
@@ -30,6 +38,7 @@ def commands(port: int) -> dict[str, list[str]]:
     serve, gunicorn = (server_command.command(APP, port, server=name) for name in ("granian", "gunicorn"))
     return {
         "granian, 2 workers (default)": serve,
+        "granian, 2 workers, BODY_GATE=0 (behind a buffering proxy)": ["env", "BODY_GATE=0", *serve],
         "granian's WSGI interface, 2 workers × 4 threads (no body gate)": [
             str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "2", "--blocking-threads", "4", APP,
@@ -79,7 +88,9 @@ def main() -> None:
         token = seed.bearer_for(seed.users(10)[0])
 
         def measure(server: Served, route: str, connections: int, seconds: float):
-            if route.startswith("GET"):
+            if route == "GET /healthz":
+                url, options = server.url + "/healthz", {}
+            elif route.startswith("GET"):
                 url, options = server.url + "/v1/protected", {"headers": {"Authorization": f"Bearer {token}"}}
             else:  # new numbers on every run, so no cooldown is ever hit
                 url, options = server.url + "/v1/signup", {"lua": wrk.signup_lua()}
@@ -95,6 +106,7 @@ def main() -> None:
                         results[name, route, connections] = measure(server, route, connections, args.seconds)
             finally:
                 server.stop()
+        gate = gate_rounds(args.seconds)
     finally:
         from django.db import connections as db
 
@@ -102,9 +114,47 @@ def main() -> None:
         drop_database()
         delete_queue()
         forget_keys()
-    text = render(results, args.seconds)
+    text = render(results, args.seconds) + render_gate(gate, args.seconds)
     print(text)
     Path(args.output).write_text(text)
+
+
+def gate_rounds(seconds: float) -> dict[str, list[float]]:
+    """GET /healthz on each of GATE_MODES, all serving at once, in GATE_ROUNDS alternating rounds (this
+    machine's rate drifts by a fifth within minutes: one server after the other would measure it)."""
+    from bench import wrk
+
+    servers = {name: Served(name) for name in GATE_MODES}
+    try:
+        for server in servers.values():
+            wrk.run(server.url + "/healthz", seconds=1)
+        rates = {name: [] for name in GATE_MODES}
+        for _ in range(GATE_ROUNDS):
+            for name, server in servers.items():
+                rates[name].append(wrk.run(server.url + "/healthz", seconds=seconds).rps)
+        return rates
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def render_gate(rates: dict[str, list[float]], seconds: float) -> str:
+    plain = statistics.median(rates[GATE_MODES[-1]])
+    lines = [
+        "",
+        "## The body gate's price: GET /healthz, alternating rounds",
+        "",
+        f"The three servers run at once; each round gives each {seconds:.0f} s of wrk (8 connections) in turn. "
+        "Share: of granian's plain WSGI interface, medians.",
+        "",
+        "| server | " + " | ".join(f"round {n + 1}" for n in range(GATE_ROUNDS)) + " | median | share |",
+        "|---|" + "---|" * GATE_ROUNDS + "---|---|",
+    ]
+    for name, values in rates.items():
+        cells = " | ".join(f"{value:.0f}" for value in values)
+        median = statistics.median(values)
+        lines.append(f"| {name} | {cells} | {median:.0f} | {median / plain:.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def render(results: dict, seconds: float) -> str:
