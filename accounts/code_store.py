@@ -72,21 +72,28 @@ def generate_code(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
 
 
-def pending_writes(
-    base: str, verification_id: str, code: str, name: str, *, fixed: bool = False
-) -> tuple[list[Write], int]:
-    """The cache writes that keep ``code``'s hash for its request and name it the newest of ``base``,
-    and its expiry (epoch s); the code request makes them with its limits, in one round trip.
-    ``fixed``: a test number's code keeps the tries already spent on it."""
-    ttl = app_settings.OTP_TTL
-    expires_at = int(time.time()) + ttl
-    subject = f"{base}#{verification_id}"
-    state = PendingCode(digest(subject, code), expires_at, len(code), name).pack()
-    return [
-        Write(state_key(subject), state, ttl),
-        Write(attempts_key(subject), 0, ttl, fixed),
-        Write(newest_key(base), verification_id, ttl),
-    ], expires_at
+class NewCode:
+    """A code being issued for request ``verification_id`` of ``base``: ``writes(length)`` draws a code
+    of ``length`` digits (a test number's ``fixed`` code whatever the length) and gives the cache
+    writes that keep its hash and name it the newest of ``base``; ``code`` and ``expires_at`` (epoch s)
+    are then the ones written. The limits choose the length (accounts.limits.admit_code_request) and
+    make the writes with their counts, in one round trip."""
+
+    def __init__(self, base: str, verification_id: str, name: str, *, fixed: str | None = None):
+        self.base, self.verification_id, self.name, self.fixed = base, verification_id, name, fixed
+        self.code, self.expires_at = "", 0
+
+    def writes(self, length: int) -> list[Write]:
+        ttl = app_settings.OTP_TTL
+        self.code = self.fixed or generate_code(length)
+        self.expires_at = int(time.time()) + ttl
+        subject = f"{self.base}#{self.verification_id}"
+        state = PendingCode(digest(subject, self.code), self.expires_at, len(self.code), self.name).pack()
+        return [
+            Write(state_key(subject), state, ttl),
+            Write(attempts_key(subject), 0, ttl, self.fixed is not None),  # a fixed code keeps its spent tries
+            Write(newest_key(self.base), self.verification_id, ttl),
+        ]
 
 
 def subject_named(base: str, verification_id: str | None) -> str | None:

@@ -15,7 +15,8 @@ through the cache API as plain integers.
 
 An admitted request may also write cache entries in the same round trip (``Write``: the code
 request stores its pending code this way), and a limit may require a key to be present
-(``required``: the delivery gates' "loaded" marker).
+(``required``: the delivery gates' "loaded" marker) or absent (``absent``: a number's "guessed at"
+mark, which makes its codes longer).
 """
 
 import math
@@ -43,10 +44,11 @@ class Limit(NamedTuple):
     cooldown: bool = False
     name: str = ""
     required: bool = False  # refuses when the key is absent (checked only)
+    absent: bool = False  # refuses when the key is present (checked only)
     rolling: bool = False  # GCRA over the last ``window`` seconds, not fixed windows
 
     def current_key(self, now: float) -> str:
-        if self.cooldown or self.required or self.rolling:
+        if self.cooldown or self.required or self.absent or self.rolling:
             return self.key
         return f"{self.key}:{int(now // self.window)}"
 
@@ -95,6 +97,8 @@ for i = 1, n do
   local stored = redis.call('GET', KEYS[i])
   if ARGV[a + 2 * n + i] == 'required' then
     if not stored then return {i, 0} end
+  elseif ARGV[a + 2 * n + i] == 'absent' then
+    if stored then return {i, 0} end
   elseif stored and tonumber(stored) >= tonumber(ARGV[a + i]) then
     return {i, tonumber(stored)}
   end
@@ -223,6 +227,8 @@ def redis_client():
 def _mode(limit: Limit) -> str:
     if limit.required:
         return "required"
+    if limit.absent:
+        return "absent"
     if not limit.counts:
         return "check"
     if limit.rolling:
@@ -241,9 +247,9 @@ def _admit_local(limits: list[Limit], writes: list[Write], now: float) -> Refusa
     with local_lock:
         for limit in limits:
             stored = cache.get(limit.current_key(now))
-            if limit.required and stored is None:
+            if (limit.required and stored is None) or (limit.absent and stored is not None):
                 return Refusal(limit, 0)
-            if not limit.required and stored is not None and stored >= limit.threshold(now):
+            if not (limit.required or limit.absent) and stored is not None and stored >= limit.threshold(now):
                 return Refusal(limit, limit.wait(now, stored))
         for limit in limits:
             if not limit.counts:

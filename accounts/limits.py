@@ -28,8 +28,8 @@ from redis.exceptions import RedisError
 
 from accounts import counters, metrics, signals
 from accounts.app_settings import app_settings
-from accounts.code_store import Budgets
-from accounts.counters import Limit, Refusal, Write, admit
+from accounts.code_store import Budgets, NewCode
+from accounts.counters import Limit, Refusal, admit
 from accounts.exceptions import Cooldown, PhoneUndeliverable, RateLimited, RegionNotAllowed, VerifyLocked
 from messaging import gates
 from messaging.numbers import range_of
@@ -39,6 +39,7 @@ HOUR, DAY = 3600, 86400
 COOLDOWN, NUMBER_FAILURES, LOCKED = "cooldown", "number_failures", "locked"
 CACHE_LOST = "limits:cache-lost"  # present for a failure window after the cache lost its data
 GATES_LOADED, REGION_CLOSED, SUPPRESSED = "gates_loaded", "region_closed", "suppressed"
+GUESSED_AT = "guessed_at"  # the number's mark: its codes are longer (not a refusal: the code grows)
 
 
 def admit_code_request(
@@ -47,12 +48,14 @@ def admit_code_request(
     client_ip: str,
     *,
     test_number: bool,
-    writes: list[Write],
+    pending: NewCode,
     account: int | None = None,
     device: int | None = None,
 ) -> tuple[list[Limit], bool]:
-    """Count one code request for ``phone`` (in ``region``) and write ``writes`` (its pending code),
-    all in one round trip; raise (counting and writing nothing) if any gate or limit refuses it.
+    """Count one code request for ``phone`` (in ``region``) and write its ``pending`` code, all in one
+    round trip; raise (counting and writing nothing) if any gate or limit refuses it. The code has
+    OTP_LENGTH digits, or OTP_LENGTH_UNDER_ATTACK while strangers have spent the number's failure
+    budget (its mark is checked in the same script: only a marked number's request takes a second).
     Returns the limits it counted, for ``give_back``, and whether the number's range or region is
     closed by the pumping alarm: such a request is admitted all the same (its answer must not tell
     whether the number has an account) and its code is sent only to a number that has one.
@@ -80,25 +83,24 @@ def admit_code_request(
             limits.append(_number_sends(phone))
         if account is not None:
             limits.append(Limit(f"n:chg:{account}", app_settings.PHONE_CHANGE_MAX_PER_DAY, DAY, name="changes"))
-    refusal = admit(limits, writes)
-    if refusal is not None and refusal.limit.name == GATES_LOADED:  # the cache lost the gates: refill, retry
-        _cache_came_back_empty()
-        gates.reload()
-        refusal = admit(limits, writes)
-    closed = refusal is not None and refusal.limit.name == REGION_CLOSED
-    if closed:
-        limits = [limit for limit in limits if limit.name != REGION_CLOSED]
-        refusal = admit(limits, writes)
-    if refusal is not None:
-        refuse(refusal, phone)
-    return [limit for limit in limits if limit.counts and limit.maximum > 0], closed
-
-
-def code_length(phone: str) -> int:
-    """OTP_LENGTH, or OTP_LENGTH_UNDER_ATTACK while strangers have spent ``phone``'s failure budget."""
-    if counters.read(attack_key(phone)) is not None:
-        return app_settings.OTP_LENGTH_UNDER_ATTACK
-    return app_settings.OTP_LENGTH
+    checked, writes = limits, pending.writes(app_settings.OTP_LENGTH)
+    if not test_number:  # checked last, so any refusal comes first (a test number's fixed code cannot grow)
+        checked = [*limits, Limit(attack_key(phone), 1, 1, counts=False, absent=True, name=GUESSED_AT)]
+    closed, reloaded = False, False
+    while (refusal := admit(checked, writes)) is not None:
+        if refusal.limit.name == GATES_LOADED and not reloaded:  # the cache lost the gates: refill, retry
+            _cache_came_back_empty()
+            gates.reload()
+            reloaded = True
+        elif refusal.limit.name == REGION_CLOSED:
+            closed = True
+            checked = [limit for limit in checked if limit.name != REGION_CLOSED]
+        elif refusal.limit.name == GUESSED_AT:
+            checked = [limit for limit in checked if limit.name != GUESSED_AT]
+            writes = pending.writes(app_settings.OTP_LENGTH_UNDER_ATTACK)
+        else:
+            refuse(refusal, phone)
+    return [limit for limit in checked if limit.counts and limit.maximum > 0], closed
 
 
 def give_back(counted: list[Limit]) -> None:

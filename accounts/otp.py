@@ -58,22 +58,23 @@ def request_code(
     if fixed is None:
         require_captcha(captcha_token, client_ip)
     base = code_store.base_of(phone, changing_for)
-    code = fixed or code_store.generate_code(limits.code_length(phone))
     verification_id = code_store.new_verification_id(base, fixed=fixed is not None)
-    writes, expires_at = code_store.pending_writes(base, verification_id, code, name, fixed=fixed is not None)
+    new_code = code_store.NewCode(base, verification_id, name, fixed=fixed)
     region = region_of(phone)
     account = changing_for.pk if changing_for is not None else None
     device = KnownDevice.objects.recognise(device_token, phone=phone) if device_token and changing_for is None else None
     if fixed is None and sending.breaker.open:  # the broker failed a moment ago: count nothing
         raise SMSUnavailable()
     counted, closed = limits.admit_code_request(
-        phone, region, client_ip, test_number=fixed is not None, writes=writes, account=account, device=device
+        phone, region, client_ip, test_number=fixed is not None, pending=new_code, account=account, device=device
     )
     issued = IssuedCode(app_settings.OTP_TTL, app_settings.OTP_RESEND_COOLDOWN, channel, verification_id)
     if fixed is None:
         try:
             source = limits.source_key(client_ip)
-            sending.queue_code(phone, code, language, expires_at, channel, source=source, only_to_accounts=closed)
+            sending.queue_code(
+                phone, new_code.code, language, new_code.expires_at, channel, source=source, only_to_accounts=closed
+            )
         except sending.NotQueued as not_queued:
             if not not_queued.maybe_sent:  # the broker was not reached: nothing can go out
                 code_store.discard(f"{base}#{verification_id}")

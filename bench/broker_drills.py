@@ -68,10 +68,11 @@ def sentinel_failover(spans: dict) -> Drill:
         REDIS_SENTINELS=cluster.addresses,
         REDIS_SENTINEL_MASTER=cluster.MASTER,
     )
-    promoted, killed = [], []
+    promoted, killed, killed_at = [], [], []
 
     def kill():
         killed.append(time.monotonic())
+        killed_at.append(time.time())
         cluster.primary.kill()
         threading.Thread(target=watch, daemon=True).start()
 
@@ -102,7 +103,10 @@ def sentinel_failover(spans: dict) -> Drill:
         drill.check("authenticated requests keep answering 200", drill.labels("during", "me") <= {"200"})
         status = request(stack.web.url + "/readyz")[0]
         drill.check(f"/readyz answers 200 after the failover (answered {status})", status == 200)
-        return drill.finish(sms_wait=40)
+        # Redis replicates asynchronously: a code asked as the primary died may not have reached the replica
+        # (README, "Redis Sentinel"); asked a second before the kill or later, before the promotion, it may be lost.
+        lossy = (killed_at[0] - 1, killed_at[0] + (promoted[0] if promoted else 60))
+        return drill.finish(sms_wait=40, losses_expected="Redis replicates asynchronously", lossy=lossy)
     finally:
         stack.close()
         cluster.stop()

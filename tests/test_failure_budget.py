@@ -5,7 +5,8 @@ import pytest
 import redis
 from rest_framework.test import APIClient
 
-from accounts import otp
+from accounts import code_store, limits, otp
+from accounts.app_settings import app_settings
 from accounts.exceptions import OTPInvalid
 from accounts.limits import address_key, source_key
 from accounts.models import User
@@ -209,6 +210,35 @@ def test_a_code_is_checked_in_one_redis_round_trip(sms_outbox, settings, own_red
             if command["client_type"] != "lua":  # what scripts run inside Redis is not a round trip
                 sent.append(command["command"].split()[0])
     assert [name for name in sent if name != "HELLO"] == ["EVALSHA"]  # HELLO: the echo's new connection
+
+
+def test_a_code_request_is_admitted_in_one_redis_round_trip_a_marked_number_in_two(settings, own_redis, db):
+    """The gates, the locks, every cap and cooldown, the number's "guessed at" mark and the pending
+    code's writes: one script call (watched with MONITOR on a Redis only this test uses). A number
+    strangers have guessed at finds its mark there, and a second call writes a longer code."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": own_redis.url, "KEY_PREFIX": "one-trip"}
+    }
+    server = redis.Redis.from_url(own_redis.url)
+
+    def admitted(phone: str) -> tuple[list[str], int]:
+        new_code = code_store.NewCode(phone, code_store.new_verification_id(phone), "Asha")
+        with server.monitor() as monitor:
+            limits.admit_code_request(phone, "IN", "192.0.2.7", test_number=False, pending=new_code)
+            server.echo("done")
+            sent = []
+            while "done" not in (command := monitor.next_command())["command"]:
+                if command["client_type"] != "lua":  # what scripts run inside Redis is not a round trip
+                    sent.append(command["command"].split()[0])
+        return [name for name in sent if name != "HELLO"], len(new_code.code)  # HELLO: the echo's connection
+
+    admitted("+919876500003")  # loads the delivery gates and the script
+    assert admitted(PHONE) == (["EVALSHA"], app_settings.OTP_LENGTH)
+    cache.set(limits.attack_key(OTHER), 1, 3600)
+    assert admitted(OTHER) == (["EVALSHA", "EVALSHA"], app_settings.OTP_LENGTH_UNDER_ATTACK)
+    assert app_settings.OTP_LENGTH_UNDER_ATTACK > app_settings.OTP_LENGTH
 
 
 def test_an_operator_lifts_a_lock_with_the_command(api, sms_outbox, no_cooldown, caplog):
